@@ -1,0 +1,362 @@
+//! The protocol-06 endpoints of a provider, behind mutual TLS and [`authenticate`].
+//!
+//! Each handler decodes the body with the bounded decoders of `mimi-types` (400 on malformed
+//! input), hands it to the room engine, makes the effects durable, and only then answers
+//! 2xx. Refusals are precise 4xx with a one-line reason and change nothing.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Extension, State};
+use axum::http::Uri;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Router, middleware};
+use mimi_room::follower::{check_hub, message_digest, welcome_key_package_refs};
+use mimi_room::hub::HubContext;
+use mimi_room::key_material::verify_request;
+use mimi_store::{FollowerNotify, Store};
+use mimi_types::id::{MimiUri, RoomUri, UserUri};
+use mimi_types::wire::{
+    AbuseReport, DIRECTORY_PATH, Directory, Endpoint, FanoutMessage, GroupInfoRequest,
+    KeyMaterialRequest, SubmitMessageRequest, UpdateRequest, WireMessage,
+};
+use openmls::prelude::OpenMlsProvider;
+
+use super::auth::{Peer, authenticate, reject};
+use super::{consent, proxy, search};
+use crate::access_log::{Observe, observe};
+use crate::hub_ops::HubOpError;
+use crate::metrics::Listener;
+use crate::provider::{Provider, now_ms};
+
+/// Where this provider publishes its client CA certificate (PEM) for peers verifying its
+/// users' credentials (docs/decisions/0070).
+pub const CLIENT_CA_PATH: &str = "/.well-known/mimi-client-ca";
+
+/// Path prefix of the protocol endpoints.
+pub const API_PREFIX: &str = "/v1";
+
+type App<S> = Arc<Provider<S>>;
+
+/// The federation router.
+pub fn router<S: Store>(provider: App<S>) -> Router {
+    let limit = provider.config.file.limits;
+    let protocol = Router::new()
+        .route(
+            "/v1/update/{*room}",
+            post(update::<S>).layer(DefaultBodyLimit::max(limit.max_update_bytes)),
+        )
+        .route("/v1/submitMessage/{*room}", post(submit::<S>))
+        .route(
+            "/v1/notify/{*room}",
+            post(notify::<S>).layer(DefaultBodyLimit::max(limit.max_update_bytes)),
+        )
+        .route("/v1/groupInfo/{*room}", post(group_info::<S>))
+        .route("/v1/keyMaterial/{*user}", post(key_material::<S>))
+        .route("/v1/reportAbuse/{*room}", post(report_abuse::<S>))
+        .route(
+            "/v1/requestConsent/{domain}",
+            post(consent::request_consent::<S>),
+        )
+        .route(
+            "/v1/updateConsent/{domain}",
+            post(consent::update_consent::<S>),
+        )
+        .route(
+            "/v1/identifierQuery/{domain}",
+            post(search::identifier_query::<S>),
+        )
+        .route("/v1/proxyDownload/{*url}", get(proxy::proxy_download::<S>))
+        .layer(DefaultBodyLimit::max(limit.max_body_bytes))
+        .route_layer(middleware::from_fn_with_state(
+            provider.domain().clone(),
+            authenticate,
+        ));
+    Router::new()
+        .route(DIRECTORY_PATH, get(directory::<S>))
+        .route(CLIENT_CA_PATH, get(client_ca::<S>))
+        .route("/healthz", get(crate::admin::healthz::<S>))
+        .merge(protocol)
+        .with_state(provider.clone())
+        .layer(middleware::from_fn_with_state(
+            Observe {
+                metrics: provider.metrics.clone(),
+                listener: Listener::Federation,
+                provider: provider.domain().clone(),
+            },
+            observe,
+        ))
+}
+
+async fn directory<S: Store>(State(p): State<App<S>>) -> Response {
+    let base = format!(
+        "{}{API_PREFIX}",
+        p.config.file.federation.public_url.trim_end_matches('/')
+    );
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        Directory::for_base(&base).to_json(),
+    )
+        .into_response()
+}
+
+async fn client_ca<S: Store>(State(p): State<App<S>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/x-pem-file")],
+        p.keys.client_ca.cert_pem(),
+    )
+        .into_response()
+}
+
+/// The argument of an endpoint path (`/v1/update/<arg>`), undecoded (docs/decisions/0027).
+pub(super) fn path_arg(uri: &Uri, endpoint: Endpoint) -> &str {
+    let path = uri.path();
+    let prefix_len = API_PREFIX.len() + 1 + endpoint.name().len() + 1;
+    path.get(prefix_len..).unwrap_or_default()
+}
+
+/// A refusal before any work: status and reason.
+pub(super) type Refusal = (StatusCode, String);
+
+fn room_of(uri: &Uri, endpoint: Endpoint) -> Result<RoomUri, Refusal> {
+    RoomUri::from_url_path(path_arg(uri, endpoint))
+        .map_err(|e| (StatusCode::BAD_REQUEST, format!("room in path: {e}")))
+}
+
+pub(super) fn decode<T: WireMessage>(body: &[u8], limit: usize) -> Result<T, Refusal> {
+    T::decode_with_limit(body, limit).map_err(|e| (StatusCode::BAD_REQUEST, e.to_string()))
+}
+
+pub(super) fn tls_body(status: StatusCode, bytes: Vec<u8>) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/octet-stream")],
+        bytes,
+    )
+        .into_response()
+}
+
+pub(super) fn internal(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "internal error");
+    reject(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "temporarily unable to process the request",
+    )
+}
+
+macro_rules! try_resp {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err((status, reason)) => return reject(status, reason),
+        }
+    };
+}
+
+async fn update<S: Store>(
+    State(p): State<App<S>>,
+    Extension(Peer(peer)): Extension<Peer>,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let room = try_resp!(room_of(&uri, Endpoint::Update));
+    let request: UpdateRequest = try_resp!(decode(&body, p.config.file.limits.max_update_bytes));
+    respond(p.hub_update(&peer, &room, &request).await)
+}
+
+async fn submit<S: Store>(
+    State(p): State<App<S>>,
+    Extension(Peer(peer)): Extension<Peer>,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let room = try_resp!(room_of(&uri, Endpoint::SubmitMessage));
+    let request: SubmitMessageRequest =
+        try_resp!(decode(&body, p.config.file.limits.max_body_bytes));
+    respond(p.hub_submit(&peer, &room, &request).await)
+}
+
+async fn group_info<S: Store>(
+    State(p): State<App<S>>,
+    Extension(Peer(peer)): Extension<Peer>,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let room = try_resp!(room_of(&uri, Endpoint::GroupInfo));
+    let request: GroupInfoRequest = try_resp!(decode(&body, p.config.file.limits.max_body_bytes));
+    respond(p.hub_group_info(&peer, &room, &request).await)
+}
+
+async fn report_abuse<S: Store>(
+    State(p): State<App<S>>,
+    Extension(Peer(peer)): Extension<Peer>,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let room = try_resp!(room_of(&uri, Endpoint::ReportAbuse));
+    let report: AbuseReport = try_resp!(decode(&body, p.config.file.limits.max_body_bytes));
+    let Some(hosted) = p.room(&room).await else {
+        return reject(StatusCode::NOT_FOUND, format!("{room} is not hosted here"));
+    };
+    let hosted = hosted.lock().await;
+    let trust = p.trust.read().await;
+    let ctx = HubContext {
+        hub: &p.keys.hub,
+        trust: &trust,
+        now_ms: now_ms(),
+        limits: p.hub_limits(),
+    };
+    match hosted.room.handle_report(&ctx, &peer, &report) {
+        Ok(()) => {
+            tracing::warn!(%room, %peer, abuser = %report.alleged_abuser_uri, "abuse report accepted");
+            StatusCode::CREATED.into_response()
+        }
+        Err(e) => reject(StatusCode::BAD_REQUEST, e.to_string()),
+    }
+}
+
+/// A hub operation's result as an HTTP response: 200 with the protocol body, 404 for a room
+/// not hosted here, 503 when the event could not be made durable.
+fn respond<R: WireMessage>(result: Result<R, HubOpError>) -> Response {
+    match result {
+        Ok(r) => match r.encode() {
+            Ok(bytes) => tls_body(StatusCode::OK, bytes),
+            Err(e) => internal(e),
+        },
+        Err(HubOpError::NotHosted(room)) => {
+            reject(StatusCode::NOT_FOUND, format!("{room} is not hosted here"))
+        }
+        Err(e) => internal(e),
+    }
+}
+
+/// `/notify` at a follower (protocol-06 §5.5): record and deliver each new message once;
+/// duplicates are acknowledged with 201 too.
+async fn notify<S: Store>(
+    State(p): State<App<S>>,
+    Extension(Peer(peer)): Extension<Peer>,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let room = try_resp!(room_of(&uri, Endpoint::Notify));
+    if let Err(e) = check_hub(&room, &peer, p.domain()) {
+        return reject(StatusCode::FORBIDDEN, e.to_string());
+    }
+    let messages = match FanoutMessage::decode_batch(&body, p.config.file.limits.max_update_bytes) {
+        Ok(m) => m,
+        Err(e) => return reject(StatusCode::BAD_REQUEST, e.to_string()),
+    };
+    let now = now_ms();
+    for message in messages {
+        let (digest, body, welcome_refs) = match (
+            message_digest(&message),
+            message.encode(),
+            welcome_key_package_refs(&message),
+        ) {
+            (Ok(d), Ok(e), Ok(r)) => (d, e, r),
+            (Err(e), _, _) | (_, _, Err(e)) => {
+                return reject(StatusCode::BAD_REQUEST, e.to_string());
+            }
+            (_, Err(e), _) => return reject(StatusCode::BAD_REQUEST, e.to_string()),
+        };
+        let notify = FollowerNotify {
+            room: room.as_str().to_string(),
+            hub: peer.as_str().to_string(),
+            message_hash: digest,
+            kind: "fanout".into(),
+            body,
+            created_ms: now,
+            welcome_refs,
+        };
+        if let Err(e) = p.store.record_notify(&notify).await {
+            return internal(e);
+        }
+    }
+    StatusCode::CREATED.into_response()
+}
+
+/// `/keyMaterial` (protocol-06 §5.2): claim KeyPackages of one of our users, or, as the hub
+/// of the request's room, relay the request to the target's provider.
+async fn key_material<S: Store>(
+    State(p): State<App<S>>,
+    Extension(Peer(peer)): Extension<Peer>,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let target = match UserUri::from_url_path(path_arg(&uri, Endpoint::KeyMaterial)) {
+        Ok(u) => u,
+        Err(e) => return reject(StatusCode::BAD_REQUEST, format!("user in path: {e}")),
+    };
+    let request: KeyMaterialRequest = try_resp!(decode(&body, p.config.file.limits.max_body_bytes));
+    if request.target_user.uri() != &MimiUri::from(target.clone()) {
+        return reject(StatusCode::BAD_REQUEST, "targetUser differs from the path");
+    }
+    let crypto = openmls_rust_crypto::OpenMlsRustCrypto::default();
+    if let Err(e) = verify_request(crypto.crypto(), &request) {
+        return reject(StatusCode::BAD_REQUEST, e.to_string());
+    }
+    let requester_domain = request.requesting_user.uri().domain().clone();
+    if target.domain() != p.domain() {
+        // Relay as the hub of the request's room: the requester must be a user of the
+        // calling provider, and the room hosted here (protocol-06 §5.2).
+        if requester_domain != peer {
+            return reject(
+                StatusCode::FORBIDDEN,
+                "a follower requests only for its own users",
+            );
+        }
+        let hosted = match &request.room_id.0 {
+            Some(room) => match RoomUri::try_from(room.uri().clone()) {
+                Ok(r) => p.room(&r).await.is_some(),
+                Err(_) => false,
+            },
+            None => false,
+        };
+        if !hosted {
+            return reject(
+                StatusCode::FORBIDDEN,
+                "key material is relayed only for rooms hosted here",
+            );
+        }
+        let target_domain = target.domain().clone();
+        p.ensure_peer_ca(&target_domain).await;
+        return match p
+            .client
+            .post(
+                &target_domain,
+                Endpoint::KeyMaterial,
+                &target.to_url_path(),
+                body.to_vec(),
+            )
+            .await
+        {
+            Ok(r) if r.status.is_success() => tls_body(StatusCode::OK, r.body.to_vec()),
+            Ok(r) => reject(
+                StatusCode::BAD_GATEWAY,
+                format!("{target_domain} answered {}", r.status),
+            ),
+            Err(e) => reject(StatusCode::BAD_GATEWAY, e.to_string()),
+        };
+    }
+    // Our user: the request comes straight from the requester's provider or relayed by a hub.
+    // Without the consent the configuration requires, only a status (docs/decisions/0081).
+    match p.key_material_without_consent(&request).await {
+        Ok(None) => {}
+        Ok(Some(refusal)) => {
+            return match refusal.encode() {
+                Ok(bytes) => tls_body(StatusCode::OK, bytes),
+                Err(e) => internal(e),
+            };
+        }
+        Err(e) => return internal(e),
+    }
+    match p.claim_key_material(&request).await {
+        Ok(response) => match response.encode() {
+            Ok(bytes) => tls_body(StatusCode::OK, bytes),
+            Err(e) => internal(e),
+        },
+        Err(e) => internal(e),
+    }
+}

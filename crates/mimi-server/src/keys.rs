@@ -1,0 +1,75 @@
+//! The provider's keys and certificates, loaded from the files the configuration names.
+
+use mimi_credential::ClientCa;
+use mimi_room::hub::HubIdentity;
+use openmls::prelude::BasicCredential;
+use openmls_basic_credential::SignatureKeyPair;
+
+use crate::config::Config;
+use crate::error::ServerError;
+
+/// Everything secret or signed a provider holds.
+pub struct ProviderKeys {
+    /// The hub identity of rooms hosted here (external sender and franking agent).
+    pub hub: HubIdentity,
+    /// The CA certifying this provider's users' clients.
+    pub client_ca: ClientCa,
+}
+
+fn text(config: &Config, p: &std::path::Path) -> Result<String, ServerError> {
+    String::from_utf8(config.read(p)?)
+        .map_err(|_| ServerError::Config(format!("{} is not text", p.display())))
+}
+
+fn hex_line(line: Option<&str>, what: &str) -> Result<Vec<u8>, ServerError> {
+    hex::decode(line.unwrap_or_default().trim())
+        .map_err(|_| ServerError::Config(format!("{what}: not hex")))
+}
+
+impl ProviderKeys {
+    /// Load and check every key file of the configuration.
+    pub fn load(config: &Config) -> Result<ProviderKeys, ServerError> {
+        let keys = &config.file.keys;
+        let client_ca = ClientCa::from_pem(
+            &text(config, &keys.client_ca_cert)?,
+            &text(config, &keys.client_ca_key)?,
+        )
+        .map_err(|e| ServerError::Config(format!("client CA: {e}")))?;
+        if client_ca.domain() != &config.domain {
+            return Err(ServerError::Config(format!(
+                "the client CA is for {}, not {}",
+                client_ca.domain(),
+                config.domain
+            )));
+        }
+        let hub_text = text(config, &keys.hub_key)?;
+        let mut lines = hub_text.lines();
+        let private = hex_line(lines.next(), "hub key")?;
+        let public = hex_line(lines.next(), "hub key")?;
+        if private.len() != 32 || public.len() != 32 {
+            return Err(ServerError::Config(
+                "hub key: expected Ed25519 private and public key lines".into(),
+            ));
+        }
+        let signer = SignatureKeyPair::from_raw(
+            mimi_room::profile::CIPHERSUITE.signature_algorithm(),
+            private,
+            public,
+        );
+        let franking = hex_line(
+            text(config, &keys.franking_key)?.lines().next(),
+            "franking key",
+        )?;
+        let franking_key: [u8; 32] = franking
+            .try_into()
+            .map_err(|_| ServerError::Config("franking key: expected 32 bytes".into()))?;
+        let hub = HubIdentity {
+            domain: config.domain.clone(),
+            signer,
+            // The hub's external-sender credential names its domain (docs/decisions/0050).
+            credential: BasicCredential::new(config.domain.as_str().as_bytes().to_vec()).into(),
+            franking_key,
+        };
+        Ok(ProviderKeys { hub, client_ca })
+    }
+}

@@ -1,0 +1,311 @@
+//! One provider's shared state: configuration, keys, storage, the hub rooms it hosts (in
+//! memory, restored from storage at start), the trust store of peers' client CAs, and the
+//! federation client.
+//!
+//! Every accepted event is made durable (room state, event, outbox rows, local deliveries in
+//! one transaction) before the caller answers 2xx. If that write fails, the room's in-memory
+//! state is rebuilt from storage, so memory never runs ahead of what is durable.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use mimi_credential::TrustStore;
+use mimi_room::follower::{message_digest, welcome_key_package_refs};
+use mimi_room::hub::{Accepted, HubContext, HubLimits, HubRoom};
+use mimi_store::{FollowerNotify, HubEvent, HubRoomSnapshot, NewOutbox, Store};
+use mimi_types::id::{ProviderDomain, RoomUri};
+use mimi_types::wire::{FanoutMessage, WireMessage};
+use tokio::sync::{Mutex, Notify, RwLock};
+
+use crate::config::Config;
+use crate::error::ServerError;
+use crate::federation::client::FederationClient;
+use crate::keys::ProviderKeys;
+use crate::metrics::Metrics;
+
+/// Milliseconds since the UNIX epoch (the shell's clock; the engine gets it injected).
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// A hub room and the policy preset it was created with.
+pub struct HostedRoom {
+    /// The engine.
+    pub room: HubRoom,
+    /// The preset the hub established (persisted with the room).
+    pub preset: String,
+}
+
+/// The provider.
+pub struct Provider<S: Store> {
+    /// Configuration.
+    pub config: Config,
+    /// Keys.
+    pub keys: ProviderKeys,
+    /// Storage.
+    pub store: S,
+    /// Outgoing federation.
+    pub client: FederationClient,
+    /// Client CAs: ours and the peers' we fetched.
+    pub trust: RwLock<TrustStore>,
+    rooms: Mutex<HashMap<RoomUri, Arc<Mutex<HostedRoom>>>>,
+    /// Wakes the delivery workers when outbox rows were written.
+    pub outbox_ready: Notify,
+    /// Metrics, served on the admin listener.
+    pub metrics: Arc<Metrics>,
+}
+
+impl<S: Store> Provider<S> {
+    /// Assemble a provider and restore the rooms it hosts from storage.
+    pub async fn start(
+        config: Config,
+        keys: ProviderKeys,
+        store: S,
+        client: FederationClient,
+    ) -> Result<Arc<Provider<S>>, ServerError> {
+        let mut trust = TrustStore::new();
+        trust
+            .add(&config.domain, keys.client_ca.cert_der())
+            .map_err(|e| ServerError::Config(format!("client CA: {e}")))?;
+        // Peers' CAs fetched before a restart: the restored rooms' credentials need them.
+        for (domain, pem) in store.peer_cas().await.map_err(store_err)? {
+            let added = ProviderDomain::parse(&domain)
+                .map_err(|e| e.to_string())
+                .and_then(|d| trust.add_pem(&d, &pem).map_err(|e| e.to_string()));
+            if let Err(e) = added {
+                tracing::warn!(%domain, error = %e, "stored peer client CA ignored");
+            }
+        }
+        let provider = Arc::new(Provider {
+            config,
+            keys,
+            store,
+            client,
+            trust: RwLock::new(trust),
+            rooms: Mutex::new(HashMap::new()),
+            outbox_ready: Notify::new(),
+            metrics: Arc::new(Metrics::new()),
+        });
+        let snapshots = provider.store.load_hub_rooms().await.map_err(store_err)?;
+        for snapshot in snapshots {
+            let room = provider.restore(&snapshot).await?;
+            provider
+                .rooms
+                .lock()
+                .await
+                .insert(room.room.room().clone(), Arc::new(Mutex::new(room)));
+        }
+        Ok(provider)
+    }
+
+    /// Trust `peer`'s client CA, fetching it once from the peer over mutual TLS (the TLS
+    /// certificate authenticates the domain, so the CA it serves speaks for that domain;
+    /// docs/decisions/0070). Failures are logged: credential checks then fail clearly.
+    pub async fn ensure_peer_ca(&self, peer: &ProviderDomain) {
+        if peer == self.domain() || self.trust.read().await.get(peer).is_some() {
+            return;
+        }
+        let path = crate::federation::routes::CLIENT_CA_PATH;
+        match self
+            .client
+            .request(peer, hyper::Method::GET, path, Vec::new())
+            .await
+        {
+            Ok(r) if r.status == hyper::StatusCode::OK => {
+                let pem = String::from_utf8_lossy(&r.body).to_string();
+                if let Err(e) = self.trust.write().await.add_pem(peer, &pem) {
+                    tracing::warn!(%peer, error = %e, "peer client CA refused");
+                    return;
+                }
+                if let Err(e) = self.store.put_peer_ca(peer.as_str(), &pem, now_ms()).await {
+                    tracing::warn!(%peer, error = %e, "peer client CA not stored");
+                }
+            }
+            Ok(r) => tracing::warn!(%peer, status = %r.status, "peer client CA not available"),
+            Err(e) => tracing::warn!(%peer, error = %e, "peer client CA not reachable"),
+        }
+    }
+
+    /// This provider's domain.
+    pub fn domain(&self) -> &ProviderDomain {
+        &self.config.domain
+    }
+
+    /// Limits for the room engine.
+    pub fn hub_limits(&self) -> HubLimits {
+        HubLimits {
+            max_update_bytes: self.config.file.limits.max_update_bytes,
+            ..HubLimits::default()
+        }
+    }
+
+    /// A hosted room, if this provider is its hub.
+    pub async fn room(&self, room: &RoomUri) -> Option<Arc<Mutex<HostedRoom>>> {
+        self.rooms.lock().await.get(room).cloned()
+    }
+
+    /// Start hosting a new room (already checked by [`HubRoom::create`]) and persist it.
+    pub async fn host(&self, room: HostedRoom, now_ms: u64) -> Result<(), ServerError> {
+        let snapshot = snapshot(&room)?;
+        self.store
+            .commit_hub_event(&HubEvent {
+                room: snapshot.room.clone(),
+                seq: snapshot.seq,
+                kind: "create".into(),
+                snapshot: Some(snapshot),
+                outbox: vec![],
+                local: vec![],
+                created_ms: now_ms,
+            })
+            .await
+            .map_err(store_err)?;
+        let uri = room.room.room().clone();
+        self.rooms
+            .lock()
+            .await
+            .insert(uri, Arc::new(Mutex::new(room)));
+        Ok(())
+    }
+
+    async fn restore(&self, s: &HubRoomSnapshot) -> Result<HostedRoom, ServerError> {
+        let trust = self.trust.read().await;
+        let ctx = HubContext {
+            hub: &self.keys.hub,
+            trust: &trust,
+            now_ms: now_ms(),
+            limits: self.hub_limits(),
+        };
+        let room = RoomUri::parse(&s.room)
+            .map_err(|e| ServerError::Config(format!("stored room {}: {e}", s.room)))?;
+        let mut hub_room = HubRoom::restore(
+            &ctx,
+            room,
+            mimi_types::wire::GroupInfo::from_bytes(s.group_info.clone())
+                .map_err(|e| store_corrupt(&s.room, e))?,
+            mimi_types::wire::RatchetTree::from_bytes(s.ratchet_tree.clone())
+                .map_err(|e| store_corrupt(&s.room, e))?,
+            s.seq,
+        )?;
+        for (bytes, accepted_ms) in &s.pending {
+            let message = mimi_types::wire::MlsMessage::from_bytes(bytes.clone())
+                .map_err(|e| store_corrupt(&s.room, e))?;
+            hub_room.readd_pending(&ctx, message, *accepted_ms)?;
+        }
+        Ok(HostedRoom {
+            room: hub_room,
+            preset: s.policy_preset.clone(),
+        })
+    }
+
+    /// Make an accepted event durable: the room's new state, the event, its outbox rows and
+    /// the deliveries to this provider's own clients, in one transaction. On failure the
+    /// room is rebuilt from storage (so it forgets the event) and the error is returned; the
+    /// caller answers 5xx.
+    pub async fn persist(
+        &self,
+        hosted: &mut HostedRoom,
+        kind: &str,
+        accepted: &Accepted,
+        now_ms: u64,
+    ) -> Result<(), ServerError> {
+        let mut outbox = Vec::new();
+        let mut local = Vec::new();
+        let room_str = hosted.room.room().as_str().to_string();
+        for f in &accepted.fanout {
+            let body = f.message.encode()?;
+            if &f.destination == self.domain() {
+                local.push(LocalFanout {
+                    body,
+                    message: f.message.clone(),
+                });
+            } else {
+                outbox.push(NewOutbox {
+                    destination: f.destination.as_str().to_string(),
+                    room: room_str.clone(),
+                    body,
+                    created_ms: now_ms,
+                });
+            }
+        }
+        let local = self.local_fanout(&room_str, local, now_ms)?;
+        let event = HubEvent {
+            room: room_str.clone(),
+            seq: accepted.seq,
+            kind: kind.to_string(),
+            snapshot: Some(snapshot(hosted)?),
+            outbox,
+            local,
+            created_ms: now_ms,
+        };
+        match self.store.commit_hub_event(&event).await {
+            Ok(()) => {
+                self.outbox_ready.notify_waiters();
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!(room = %room_str, error = %e, "could not persist an accepted event; reloading the room");
+                if let Ok(Some(stored)) = self.store.hub_room(&room_str).await
+                    && let Ok(restored) = self.restore(&stored).await
+                {
+                    *hosted = restored;
+                }
+                Err(store_err(e))
+            }
+        }
+    }
+
+    /// Fanout the hub sends to itself, for its own clients in the room: recorded as a follower
+    /// records a `/notify`, inside the event's transaction (docs/decisions/0051).
+    fn local_fanout(
+        &self,
+        room: &str,
+        messages: Vec<LocalFanout>,
+        now_ms: u64,
+    ) -> Result<Vec<FollowerNotify>, ServerError> {
+        messages
+            .into_iter()
+            .map(|m| {
+                Ok(FollowerNotify {
+                    room: room.to_string(),
+                    hub: self.domain().as_str().to_string(),
+                    message_hash: message_digest(&m.message)?,
+                    kind: "fanout".into(),
+                    body: m.body,
+                    created_ms: now_ms,
+                    welcome_refs: welcome_key_package_refs(&m.message)?,
+                })
+            })
+            .collect()
+    }
+}
+
+struct LocalFanout {
+    body: Vec<u8>,
+    message: FanoutMessage,
+}
+
+fn snapshot(hosted: &HostedRoom) -> Result<HubRoomSnapshot, ServerError> {
+    let room = &hosted.room;
+    Ok(HubRoomSnapshot {
+        room: room.room().as_str().to_string(),
+        group_info: room.group_info().as_bytes().to_vec(),
+        ratchet_tree: room.ratchet_tree()?.into_bytes(),
+        seq: room.seq(),
+        policy_preset: hosted.preset.clone(),
+        pending: room
+            .pending_proposals()
+            .map(|(m, t)| (m.as_bytes().to_vec(), t))
+            .collect(),
+    })
+}
+
+/// A storage failure as a server error.
+pub fn store_err(e: mimi_store::StoreError) -> ServerError {
+    ServerError::Store(e.to_string())
+}
+
+fn store_corrupt(room: &str, e: impl std::fmt::Display) -> ServerError {
+    ServerError::Store(format!("stored room {room} is corrupt: {e}"))
+}

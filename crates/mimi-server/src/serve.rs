@@ -1,0 +1,142 @@
+//! `mimi serve`: run a provider until shut down.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use mimi_store::{SqliteStore, Store};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::error::ServerError;
+use crate::federation::client::FederationClient;
+use crate::federation::routes;
+use crate::keys::ProviderKeys;
+use crate::provider::Provider;
+use crate::tls::FederationTls;
+
+/// A running provider: its state and the addresses it listens on.
+pub struct Running {
+    /// The provider's shared state.
+    pub provider: Arc<Provider<SqliteStore>>,
+    /// The federation listener's address.
+    pub federation_addr: std::net::SocketAddr,
+    /// The client API listener's address (plain HTTP).
+    pub client_api_addr: std::net::SocketAddr,
+    /// The admin listener's address (`/metrics`, `/healthz`), if configured.
+    pub admin_addr: Option<std::net::SocketAddr>,
+    /// Resolves when every task has stopped after shutdown.
+    pub done: tokio::task::JoinHandle<()>,
+}
+
+/// Start a provider: load keys and TLS, open storage, restore hosted rooms, bind the
+/// listeners and start delivery. It stops when `shutdown` completes, after in-flight
+/// requests finish.
+pub async fn start(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<Running, ServerError> {
+    let keys = ProviderKeys::load(&config)?;
+    let tls = FederationTls::load(&config)?;
+    std::fs::create_dir_all(config.path(std::path::Path::new("")))?;
+    let store = SqliteStore::open(&config.database_path())
+        .await
+        .map_err(|e| ServerError::Store(e.to_string()))?;
+    let client = FederationClient::new(
+        config.domain.clone(),
+        tls.client.clone(),
+        config.peers.clone(),
+    );
+    let federation = bind("federation.listen", config.file.federation.listen).await?;
+    let federation_addr = federation.local_addr()?;
+    let client_api = bind("client_api.listen", config.file.client_api.listen).await?;
+    let client_api_addr = client_api.local_addr()?;
+    let admin = match &config.file.admin {
+        Some(admin) => Some(bind("admin.listen", admin.listen).await?),
+        None => None,
+    };
+    let admin_addr = admin.as_ref().map(TcpListener::local_addr).transpose()?;
+    let provider = Provider::start(config, keys, store, client).await?;
+    tracing::info!(domain = %provider.domain(), %federation_addr, %client_api_addr, "provider started");
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let delivery = tokio::spawn(crate::delivery::run(provider.clone(), stop_rx.clone()));
+    let housekeeping = tokio::spawn(housekeeping(provider.clone(), stop_rx.clone()));
+    let mut listeners = vec![tokio::spawn(crate::listener::serve(
+        federation,
+        Some(tls.server.clone()),
+        routes::router(provider.clone()),
+        stopped(stop_rx.clone()),
+    ))];
+    // The client API (plain HTTP for this provider's own users); its event streams end at
+    // shutdown.
+    listeners.push(tokio::spawn(crate::listener::serve(
+        client_api,
+        None,
+        crate::client_api::router(provider.clone(), stop_rx.clone()),
+        stopped(stop_rx.clone()),
+    )));
+    if let Some(admin) = admin {
+        listeners.push(tokio::spawn(crate::listener::serve(
+            admin,
+            None,
+            crate::admin::router(provider.clone()),
+            stopped(stop_rx.clone()),
+        )));
+    }
+    let store_owner = provider.clone();
+    let done = tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+        for listener in listeners {
+            let _ = listener.await;
+        }
+        let _ = delivery.await;
+        let _ = housekeeping.await;
+        // Everything that wrote is done: checkpoint and close the database.
+        store_owner.store.close().await;
+        tracing::info!(domain = %store_owner.domain(), "provider stopped");
+    });
+    Ok(Running {
+        provider,
+        federation_addr,
+        client_api_addr,
+        admin_addr,
+        done,
+    })
+}
+
+/// Bind a listener, naming the configuration key in the error.
+async fn bind(key: &str, addr: SocketAddr) -> Result<TcpListener, ServerError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| ServerError::Config(format!("{key} {addr}: {e}")))
+}
+
+/// Completes when `stop` becomes true or its sender is gone.
+async fn stopped(mut stop: watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+/// How often expired tokens and KeyPackages are purged.
+const PURGE_EVERY: Duration = Duration::from_secs(600);
+
+/// Periodic clean-up until shutdown: expired tokens and KeyPackages.
+async fn housekeeping<S: Store>(provider: Arc<Provider<S>>, mut stop: watch::Receiver<bool>) {
+    loop {
+        match provider
+            .store
+            .purge_expired(crate::provider::now_ms())
+            .await
+        {
+            Ok(purged) => tracing::debug!(?purged, "purged expired records"),
+            Err(e) => tracing::warn!(error = %e, "purging expired records"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(PURGE_EVERY) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! Durable storage of a MIMI provider: one async trait, [`Store`], and its embedded SQLite
+//! implementation, [`SqliteStore`]. A PostgreSQL implementation can follow behind the same
+//! trait; the test suite in `tests/suite/` is written against the trait to run on both.
+//!
+//! The protocol logic (`mimi-room`) decides; the store makes the decisions durable, each in
+//! one transaction, before the server answers 2xx ("nothing acknowledged is ever lost"):
+//!
+//! ```text
+//!  hub: /update, /submitMessage ──► HubRoom (sans-IO) ──► HubEvent { seq, snapshot, outbox, local }
+//!                                                              │ commit_hub_event: ONE transaction
+//!                                                              ▼ (seq must be stored seq + 1)
+//!        hub_rooms + hub_pending_proposals ◄── room state      │
+//!        hub_events ◄───────────────────────── (room, seq)     │
+//!        outbox ◄──────────────────────────── per destination ─┤
+//!        deliveries ◄──────────────────────── local clients ───┘
+//!          │
+//!  delivery worker: outbox_due(dest) ──POST /notify──► peer ──2xx──► outbox_done
+//!                                                        └─error──► outbox_retry (backoff)
+//!
+//!  follower: /notify ──► record_notify(room, sha256(msg)) ── ONE transaction:
+//!                         follower_seen (dedupe) + deliveries of local members
+//!
+//!  client API stream: events_after(client, cursor) ◄── deliveries (dense cursor per client)
+//! ```
+//!
+//! Besides rooms, the store keeps accounts, access tokens (hashed), clients with their
+//! credentials, KeyPackages (each one-time KeyPackage handed out once, across concurrent
+//! claimers), Welcome routes, consent records and the searchable identifiers of users.
+//!
+//! Values are stored as the wire layer encodes them (opaque bytes); identifiers as their
+//! normalized `mimi://` strings; times as milliseconds supplied by the caller (the store
+//! never reads a clock). Design records: `docs/decisions/0060`..`0066`.
+
+#![deny(missing_docs)]
+
+mod error;
+mod model;
+mod sqlite;
+mod store;
+
+pub use error::{Result, StoreError};
+pub use model::{
+    ClientClaim, ClientRecord, ConsentRecord, ConsentState, Counts, DeliveryRow, FollowerNotify,
+    HubEvent, HubRoomSnapshot, KeyPackageClaim, NewOutbox, NewUser, OutboxBacklog, OutboxRow,
+    Purged, StoredKeyPackage, UserRecord,
+};
+pub use sqlite::{SQLITE_SCHEMA_VERSION, SqliteOptions, SqliteSettings, SqliteStore};
+pub use store::Store;

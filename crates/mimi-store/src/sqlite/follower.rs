@@ -1,0 +1,101 @@
+//! The follower side of rooms: dedupe of fanout messages, local membership.
+
+use sqlx::sqlite::SqliteConnection;
+
+use super::{db_err, get, keys, streams};
+use crate::error::{Result, StoreError};
+use crate::model::{FollowerNotify, NewDelivery};
+
+/// A notify names its room and hub, and Welcome routes are non-empty.
+pub(super) fn validate(notify: &FollowerNotify) -> Result<()> {
+    if notify.room.is_empty() || notify.hub.is_empty() {
+        return Err(StoreError::Invalid("empty room or hub in a notify".into()));
+    }
+    if notify.welcome_refs.iter().any(Vec::is_empty) {
+        return Err(StoreError::Invalid(
+            "empty KeyPackageRef in a Welcome".into(),
+        ));
+    }
+    Ok(())
+}
+
+pub(super) async fn record_notify(
+    c: &mut SqliteConnection,
+    notify: &FollowerNotify,
+) -> Result<Option<Vec<String>>> {
+    let inserted = sqlx::query(
+        "INSERT INTO follower_seen (room, message_hash, hub) VALUES (?, ?, ?) \
+         ON CONFLICT (room, message_hash) DO NOTHING",
+    )
+    .bind(&notify.room)
+    .bind(&notify.message_hash[..])
+    .bind(&notify.hub)
+    .execute(&mut *c)
+    .await
+    .map_err(db_err)?
+    .rows_affected();
+    if inserted == 0 {
+        return Ok(None); // seen before: acknowledged, not delivered again
+    }
+    let mut recipients = if notify.welcome_refs.is_empty() {
+        members(c, &notify.room).await?
+    } else {
+        // docs/decisions/0051: a Welcome goes where its KeyPackages were handed out.
+        let mut to = Vec::new();
+        for kp_ref in &notify.welcome_refs {
+            if let Some(client) = keys::take_welcome_route(c, kp_ref).await? {
+                set_member(c, &notify.room, &client, true).await?;
+                to.push(client);
+            }
+        }
+        to
+    };
+    recipients.sort();
+    recipients.dedup();
+    for client_uri in &recipients {
+        streams::append(
+            c,
+            &NewDelivery {
+                client_uri: client_uri.clone(),
+                room: notify.room.clone(),
+                kind: notify.kind.clone(),
+                body: notify.body.clone(),
+                created_ms: notify.created_ms,
+            },
+        )
+        .await?;
+    }
+    Ok(Some(recipients))
+}
+
+pub(super) async fn members(c: &mut SqliteConnection, room: &str) -> Result<Vec<String>> {
+    sqlx::query("SELECT client_uri FROM follower_members WHERE room = ? ORDER BY client_uri")
+        .bind(room)
+        .fetch_all(&mut *c)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(|row| get(row, 0))
+        .collect()
+}
+
+pub(super) async fn set_member(
+    c: &mut SqliteConnection,
+    room: &str,
+    client_uri: &str,
+    present: bool,
+) -> Result<()> {
+    let statement = if present {
+        "INSERT INTO follower_members (room, client_uri) VALUES (?, ?) \
+         ON CONFLICT (room, client_uri) DO NOTHING"
+    } else {
+        "DELETE FROM follower_members WHERE room = ? AND client_uri = ?"
+    };
+    sqlx::query(statement)
+        .bind(room)
+        .bind(client_uri)
+        .execute(&mut *c)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}

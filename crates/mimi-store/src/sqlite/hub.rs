@@ -1,0 +1,245 @@
+//! The hub side of rooms: room state, the per-room sequence, one transaction per event.
+
+use std::collections::BTreeMap;
+
+use sqlx::sqlite::{SqliteConnection, SqliteRow};
+
+use super::{db_err, exact, follower, get, time, unsigned};
+use crate::error::{Result, StoreError};
+use crate::model::{HubEvent, HubRoomSnapshot};
+
+/// The checks that need no database: what the event says must be about its room.
+pub(super) fn validate(e: &HubEvent) -> Result<()> {
+    if e.room.is_empty() {
+        return Err(StoreError::Invalid("empty room".into()));
+    }
+    exact(e.seq, "seq")?;
+    match &e.snapshot {
+        Some(s) if s.room != e.room => {
+            return Err(StoreError::Invalid(format!(
+                "a snapshot of {} in an event of {}",
+                s.room, e.room
+            )));
+        }
+        Some(s) if s.seq != e.seq => {
+            return Err(StoreError::Invalid(format!(
+                "a snapshot at sequence {} in event {}",
+                s.seq, e.seq
+            )));
+        }
+        None if e.seq == 0 => {
+            return Err(StoreError::Invalid(
+                "creating a room (sequence 0) needs its state".into(),
+            ));
+        }
+        _ => {}
+    }
+    if let Some(o) = e.outbox.iter().find(|o| o.room != e.room) {
+        return Err(StoreError::Invalid(format!(
+            "an outbox row for {} in an event of {}",
+            o.room, e.room
+        )));
+    }
+    if let Some(d) = e.local.iter().find(|d| d.room != e.room) {
+        return Err(StoreError::Invalid(format!(
+            "local fanout for {} in an event of {}",
+            d.room, e.room
+        )));
+    }
+    e.local.iter().try_for_each(follower::validate)
+}
+
+pub(super) async fn commit_hub_event(c: &mut SqliteConnection, e: &HubEvent) -> Result<()> {
+    let seq = exact(e.seq, "seq")?;
+    let now = time(e.created_ms);
+    if e.seq == 0 {
+        let Some(s) = &e.snapshot else {
+            return Err(StoreError::Invalid(
+                "creating a room needs its state".into(),
+            ));
+        };
+        sqlx::query(
+            "INSERT INTO hub_rooms (room, seq, group_info, ratchet_tree, policy_preset, \
+             updated_ms) VALUES (?, 0, ?, ?, ?, ?)",
+        )
+        .bind(&e.room)
+        .bind(&s.group_info)
+        .bind(&s.ratchet_tree)
+        .bind(&s.policy_preset)
+        .bind(now)
+        .execute(&mut *c)
+        .await
+        .map_err(|err| match db_err(err) {
+            StoreError::Conflict(_) => StoreError::Conflict(format!(
+                "room {}: exists already (sequence 0 is taken)",
+                e.room
+            )),
+            other => other,
+        })?;
+    } else {
+        // Compare-and-set on the sequence number: the room's order is the store's to keep.
+        let updated = match &e.snapshot {
+            Some(s) => sqlx::query(
+                "UPDATE hub_rooms SET seq = ?, group_info = ?, ratchet_tree = ?, \
+                 policy_preset = ?, updated_ms = ? WHERE room = ? AND seq = ?",
+            )
+            .bind(seq)
+            .bind(&s.group_info)
+            .bind(&s.ratchet_tree)
+            .bind(&s.policy_preset)
+            .bind(now)
+            .bind(&e.room)
+            .bind(seq - 1),
+            None => sqlx::query(
+                "UPDATE hub_rooms SET seq = ?, updated_ms = ? WHERE room = ? AND seq = ?",
+            )
+            .bind(seq)
+            .bind(now)
+            .bind(&e.room)
+            .bind(seq - 1),
+        }
+        .execute(&mut *c)
+        .await
+        .map_err(db_err)?
+        .rows_affected();
+        if updated == 0 {
+            let current = sqlx::query("SELECT seq FROM hub_rooms WHERE room = ?")
+                .bind(&e.room)
+                .fetch_optional(&mut *c)
+                .await
+                .map_err(db_err)?;
+            return Err(match current {
+                None => StoreError::NotFound(format!("room {}", e.room)),
+                Some(row) => {
+                    let current: i64 = get(&row, 0)?;
+                    StoreError::Conflict(format!(
+                        "room {}: event sequence {} is not the next one ({})",
+                        e.room,
+                        e.seq,
+                        current.saturating_add(1)
+                    ))
+                }
+            });
+        }
+    }
+    if let Some(s) = &e.snapshot {
+        sqlx::query("DELETE FROM hub_pending_proposals WHERE room = ?")
+            .bind(&e.room)
+            .execute(&mut *c)
+            .await
+            .map_err(db_err)?;
+        for (position, (message, accepted_ms)) in s.pending.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO hub_pending_proposals (room, position, message, accepted_ms) \
+                 VALUES (?, ?, ?, ?)",
+            )
+            .bind(&e.room)
+            .bind(super::count(position))
+            .bind(message)
+            .bind(time(*accepted_ms))
+            .execute(&mut *c)
+            .await
+            .map_err(db_err)?;
+        }
+    }
+    sqlx::query("INSERT INTO hub_events (room, seq, kind, created_ms) VALUES (?, ?, ?, ?)")
+        .bind(&e.room)
+        .bind(seq)
+        .bind(&e.kind)
+        .bind(now)
+        .execute(&mut *c)
+        .await
+        .map_err(db_err)?;
+    for o in &e.outbox {
+        sqlx::query(
+            "INSERT INTO outbox (destination, room, seq, body, created_ms, attempts, \
+             next_attempt_ms) VALUES (?, ?, ?, ?, ?, 0, ?)",
+        )
+        .bind(&o.destination)
+        .bind(&o.room)
+        .bind(seq)
+        .bind(&o.body)
+        .bind(time(o.created_ms))
+        .bind(time(o.created_ms))
+        .execute(&mut *c)
+        .await
+        .map_err(db_err)?;
+    }
+    for n in &e.local {
+        follower::record_notify(c, n).await?;
+    }
+    Ok(())
+}
+
+const ROOM_COLUMNS: &str = "room, group_info, ratchet_tree, seq, policy_preset";
+
+fn room_row(row: &SqliteRow) -> Result<HubRoomSnapshot> {
+    Ok(HubRoomSnapshot {
+        room: get(row, 0)?,
+        group_info: get(row, 1)?,
+        ratchet_tree: get(row, 2)?,
+        seq: unsigned(get(row, 3)?, "seq")?,
+        policy_preset: get(row, 4)?,
+        pending: Vec::new(),
+    })
+}
+
+fn pending_row(row: &SqliteRow) -> Result<(Vec<u8>, u64)> {
+    Ok((get(row, 0)?, unsigned(get(row, 1)?, "accepted_ms")?))
+}
+
+pub(super) async fn hub_room(
+    c: &mut SqliteConnection,
+    room: &str,
+) -> Result<Option<HubRoomSnapshot>> {
+    let sql = format!("SELECT {ROOM_COLUMNS} FROM hub_rooms WHERE room = ?");
+    let Some(row) = sqlx::query(&sql)
+        .bind(room)
+        .fetch_optional(&mut *c)
+        .await
+        .map_err(db_err)?
+    else {
+        return Ok(None);
+    };
+    let mut snapshot = room_row(&row)?;
+    snapshot.pending = sqlx::query(
+        "SELECT message, accepted_ms FROM hub_pending_proposals WHERE room = ? \
+         ORDER BY position",
+    )
+    .bind(room)
+    .fetch_all(&mut *c)
+    .await
+    .map_err(db_err)?
+    .iter()
+    .map(pending_row)
+    .collect::<Result<_>>()?;
+    Ok(Some(snapshot))
+}
+
+pub(super) async fn load_hub_rooms(c: &mut SqliteConnection) -> Result<Vec<HubRoomSnapshot>> {
+    let sql = format!("SELECT {ROOM_COLUMNS} FROM hub_rooms ORDER BY room");
+    let mut rooms: BTreeMap<String, HubRoomSnapshot> = BTreeMap::new();
+    for row in sqlx::query(&sql).fetch_all(&mut *c).await.map_err(db_err)? {
+        let snapshot = room_row(&row)?;
+        rooms.insert(snapshot.room.clone(), snapshot);
+    }
+    let pending = sqlx::query(
+        "SELECT room, message, accepted_ms FROM hub_pending_proposals ORDER BY room, position",
+    )
+    .fetch_all(&mut *c)
+    .await
+    .map_err(db_err)?;
+    for row in &pending {
+        let room: String = get(row, 0)?;
+        let proposal = (get(row, 1)?, unsigned(get(row, 2)?, "accepted_ms")?);
+        match rooms.get_mut(&room) {
+            Some(snapshot) => snapshot.pending.push(proposal),
+            None => {
+                return Err(StoreError::Corrupt(format!(
+                    "pending proposal of unknown room {room}"
+                )));
+            }
+        }
+    }
+    Ok(rooms.into_values().collect())
+}

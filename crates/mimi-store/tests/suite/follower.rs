@@ -1,0 +1,128 @@
+//! The follower side: dedupe of fanout messages, local members.
+
+use mimi_store::Store;
+
+use super::*;
+
+/// The same message twice: delivered once to the room's members; the second call reports a
+/// duplicate and changes nothing.
+pub async fn notify_dedupe<S: Store>(make: &impl AsyncFn() -> S) {
+    let s = make().await;
+    let r = room("clubhouse");
+    let (bob1, bob2) = (client_uri("bob", 1), client_uri("bob", 2));
+    s.set_follower_member(&r, &bob2, true).await.unwrap();
+    s.set_follower_member(&r, &bob1, true).await.unwrap();
+    assert_eq!(
+        s.record_notify(&notify(&r, 7, "m1", &[])).await.unwrap(),
+        Some(vec![bob1.clone(), bob2.clone()])
+    );
+    assert_eq!(
+        s.record_notify(&notify(&r, 7, "m1", &[])).await.unwrap(),
+        None
+    );
+    for c in [&bob1, &bob2] {
+        let events = s.events_after(c, 0, 10).await.unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].body, b"m1");
+        assert_eq!(events[0].room, r);
+    }
+    // Another message, and the same hash in another room, are new.
+    s.set_follower_member(&r, &bob2, false).await.unwrap();
+    assert_eq!(
+        s.record_notify(&notify(&r, 8, "m2", &[])).await.unwrap(),
+        Some(vec![bob1.clone()])
+    );
+    let r2 = room("annex");
+    s.set_follower_member(&r2, &bob1, true).await.unwrap();
+    assert_eq!(
+        s.record_notify(&notify(&r2, 7, "m1", &[])).await.unwrap(),
+        Some(vec![bob1.clone()])
+    );
+    assert_eq!(s.events_after(&bob1, 0, 10).await.unwrap().len(), 3);
+    assert_eq!(s.events_after(&bob2, 0, 10).await.unwrap().len(), 1);
+
+    // A notify without a room is refused, and nothing is marked as seen.
+    let mut bad = notify(&r, 9, "x", &[]);
+    bad.room.clear();
+    assert_err(s.record_notify(&bad).await, invalid);
+    assert!(
+        s.record_notify(&notify(&r, 9, "x", &[]))
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+/// A Welcome goes to the clients its KeyPackages were handed to, once per route use, and makes
+/// them members; a redelivered Welcome consumes nothing.
+pub async fn welcome_delivery<S: Store>(make: &impl AsyncFn() -> S) {
+    let s = make().await;
+    let r = room("clubhouse");
+    let (bob1, bob2) = (client_uri("bob", 1), client_uri("bob", 2));
+    s.record_welcome_route(b"ref-1", &bob1).await.unwrap();
+    s.record_welcome_route(b"ref-2", &bob2).await.unwrap();
+    s.record_welcome_route(b"ref-2", &bob2).await.unwrap();
+    assert_eq!(
+        s.record_notify(&notify(
+            &r,
+            1,
+            "welcome",
+            &[b"ref-1", b"ref-2", b"ref-unknown"]
+        ))
+        .await
+        .unwrap(),
+        Some(vec![bob1.clone(), bob2.clone()])
+    );
+    assert_eq!(
+        s.follower_members(&r).await.unwrap(),
+        vec![bob1.clone(), bob2.clone()]
+    );
+    // The duplicate does not use bob2's second route.
+    assert_eq!(
+        s.record_notify(&notify(&r, 1, "welcome", &[b"ref-2"]))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        s.record_notify(&notify(&r, 2, "welcome again", &[b"ref-2"]))
+            .await
+            .unwrap(),
+        Some(vec![bob2.clone()])
+    );
+    // Routes are used up; a Welcome nobody here was promised reaches nobody.
+    assert_eq!(
+        s.record_notify(&notify(&r, 3, "welcome", &[b"ref-1", b"ref-2"]))
+            .await
+            .unwrap(),
+        Some(vec![])
+    );
+    assert_eq!(s.events_after(&bob1, 0, 10).await.unwrap().len(), 1);
+    assert_eq!(s.events_after(&bob2, 0, 10).await.unwrap().len(), 2);
+    assert_err(
+        s.record_notify(&notify(&r, 4, "welcome", &[b""])).await,
+        invalid,
+    );
+}
+
+/// Local membership of followed rooms: idempotent adds and removes, sorted.
+pub async fn follower_membership<S: Store>(make: &impl AsyncFn() -> S) {
+    let s = make().await;
+    let r = room("clubhouse");
+    let (b1, b2) = (client_uri("bob", 1), client_uri("bob", 2));
+    assert!(s.follower_members(&r).await.unwrap().is_empty());
+    s.set_follower_member(&r, &b2, true).await.unwrap();
+    s.set_follower_member(&r, &b1, true).await.unwrap();
+    s.set_follower_member(&r, &b1, true).await.unwrap();
+    s.set_follower_member(&room("annex"), &b1, true)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.follower_members(&r).await.unwrap(),
+        vec![b1.clone(), b2.clone()]
+    );
+    s.set_follower_member(&r, &b1, false).await.unwrap();
+    s.set_follower_member(&r, &b1, false).await.unwrap();
+    assert_eq!(s.follower_members(&r).await.unwrap(), vec![b2]);
+    assert_eq!(s.follower_members(&room("annex")).await.unwrap(), vec![b1]);
+}
