@@ -1,0 +1,329 @@
+//! Two providers as separate `mimi serve` processes (set up by `mimi init`, federating over
+//! mutual TLS on loopback), and users driving them only through the `mimi` client commands:
+//! accounts, a room across providers, messages, a reply from `mimi chat`, metrics, and a
+//! graceful stop on SIGTERM. Plus `mimi demo` end to end.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const PASSWORD: &str = "a long enough password";
+
+fn mimi() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_mimi"))
+}
+
+fn run(args: &[&str]) -> Output {
+    mimi().args(args).output().expect("run mimi")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Run, expect success, return stdout.
+fn ok(args: &[&str]) -> String {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "mimi {args:?} failed: {}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> TempDir {
+        let mut b = [0u8; 6];
+        getrandom::fill(&mut b).expect("random");
+        let dir = std::env::temp_dir().join(format!("mimi-providers-{}", hex::encode(b)));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A plain HTTP/1.0 GET on loopback: (status, body).
+fn get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut response = String::new();
+    s.read_to_string(&mut response).ok()?;
+    let status = response.split(' ').nth(1)?.parse().ok()?;
+    let body = response.split_once("\r\n\r\n")?.1.to_string();
+    Some((status, body))
+}
+
+/// A provider process.
+struct Provider {
+    child: Child,
+    client_port: u16,
+    admin_port: u16,
+}
+
+impl Provider {
+    fn start(dir: &Path, domain: &str, fed_port: u16, peer: (&str, u16)) -> Provider {
+        let client_port = free_port();
+        let admin_port = free_port();
+        let wrote = ok(&[
+            "init",
+            "--domain",
+            domain,
+            "--dir",
+            dir.join(domain).to_str().expect("path"),
+            "--ca-dir",
+            dir.join("ca").to_str().expect("path"),
+            "--federation-listen",
+            &format!("127.0.0.1:{fed_port}"),
+            "--client-listen",
+            &format!("127.0.0.1:{client_port}"),
+            "--admin-listen",
+            &format!("127.0.0.1:{admin_port}"),
+            "--peer",
+            &format!("{}=127.0.0.1:{}", peer.0, peer.1),
+        ]);
+        let config = dir.join(domain).join("mimi.toml");
+        assert!(wrote.contains("mimi.toml"), "{wrote}");
+        let child = mimi()
+            .args(["serve", "--config", config.to_str().expect("path")])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn mimi serve");
+        let p = Provider {
+            child,
+            client_port,
+            admin_port,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while get(client_port, "/healthz").map(|r| r.0) != Some(200) {
+            assert!(Instant::now() < deadline, "{domain} did not come up");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        p
+    }
+
+    fn server(&self) -> String {
+        format!("http://127.0.0.1:{}", self.client_port)
+    }
+
+    /// SIGTERM, then the process must exit cleanly on its own.
+    fn terminate(mut self) {
+        let pid = self.child.id().to_string();
+        let killed = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        assert!(killed.success());
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                assert!(status.success(), "mimi serve exited with {status}");
+                return;
+            }
+            assert!(Instant::now() < deadline, "no graceful stop after SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Provider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Run `args` with `--profile profile` until stdout contains `want` (deliveries between
+/// providers are asynchronous). Returns everything printed meanwhile.
+fn until(profile: &str, args: &[&str], want: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut seen = String::new();
+    loop {
+        let mut all = args.to_vec();
+        all.extend(["--profile", profile]);
+        seen.push_str(&ok(&all));
+        if seen.contains(want) {
+            return seen;
+        }
+        assert!(Instant::now() < deadline, "never saw {want:?} in {seen}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn users_chat_across_two_provider_processes() {
+    let dir = TempDir::new();
+    let (port_a, port_b) = (free_port(), free_port());
+    let a = Provider::start(&dir.0, "a.example", port_a, ("b.example", port_b));
+    let b = Provider::start(&dir.0, "b.example", port_b, ("a.example", port_a));
+    let alice = dir.0.join("alice.db");
+    let bob = dir.0.join("bob.db");
+    let (alice, bob) = (alice.to_str().expect("path"), bob.to_str().expect("path"));
+
+    let out = ok(&[
+        "account",
+        "register",
+        "--server",
+        &a.server(),
+        "--username",
+        "alice",
+        "--password",
+        PASSWORD,
+        "--device",
+        "laptop",
+        "--profile",
+        alice,
+    ]);
+    assert!(out.contains("mimi://a.example/u/alice"), "{out}");
+    assert!(out.contains("mimi://a.example/d/alice/laptop"), "{out}");
+    ok(&[
+        "account",
+        "register",
+        "--server",
+        &b.server(),
+        "--username",
+        "bob",
+        "--password",
+        PASSWORD,
+        "--profile",
+        bob,
+    ]);
+    // A profile holds one device: a second registration into it is refused.
+    let again = run(&[
+        "account",
+        "register",
+        "--server",
+        &b.server(),
+        "--username",
+        "bob2",
+        "--password",
+        PASSWORD,
+        "--profile",
+        bob,
+    ]);
+    assert!(!again.status.success());
+    assert!(text(&again.stderr).contains("already holds a device"));
+    assert!(ok(&["account", "show", "--profile", bob]).contains("mimi://b.example/u/bob"));
+
+    let room = "mimi://a.example/r/club";
+    let out = ok(&["room", "create", "club", "--profile", alice]);
+    assert!(out.contains(&format!("created {room}")), "{out}");
+    ok(&[
+        "room",
+        "add",
+        room,
+        "mimi://b.example/u/bob",
+        "--profile",
+        alice,
+    ]);
+    let out = until(bob, &["room", "list"], room);
+    assert!(out.contains(&format!("* you joined {room}")), "{out}");
+    assert!(out.contains("2 devices"), "{out}");
+
+    ok(&["send", room, "hello bob", "--profile", alice]);
+    let out = until(bob, &["room", "list"], "hello bob");
+    assert!(out.contains("a.example/u/alice: hello bob"), "{out}");
+    let id = out
+        .lines()
+        .find(|l| l.contains("hello bob"))
+        .and_then(|l| l.rsplit_once('#'))
+        .map(|(_, id)| id.trim().to_string())
+        .expect("a message id");
+
+    // Bob replies from `mimi chat`: it shows the history, sends what is typed, and stops at
+    // /quit.
+    let mut chat = mimi()
+        .args(["chat", room, "--profile", bob])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("chat");
+    chat.stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("/reply {id} thanks alice\n/quit\n").as_bytes())
+        .expect("type");
+    let out = chat.wait_with_output().expect("chat output");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("hello bob"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let out = until(alice, &["room", "list"], "thanks alice");
+    assert!(
+        out.contains(&format!("b.example/u/bob: [reply to {id}")),
+        "{out}"
+    );
+
+    // Bad input: a clear one-line error, non-zero exit.
+    let bad = run(&["room", "add", room, "bob@b.example", "--profile", alice]);
+    assert!(!bad.status.success());
+    assert!(
+        text(&bad.stderr).starts_with("mimi: invalid identifier"),
+        "{}",
+        text(&bad.stderr)
+    );
+    let missing = run(&[
+        "room",
+        "list",
+        "--profile",
+        dir.0.join("nobody.db").to_str().expect("p"),
+    ]);
+    assert!(!missing.status.success());
+    assert!(text(&missing.stderr).contains("mimi account register"));
+
+    // Metrics and health on the admin listener.
+    let (status, metrics) = get(a.admin_port, "/metrics").expect("metrics");
+    assert_eq!(status, 200);
+    assert!(metrics.contains("mimi_hosted_rooms 1"), "{metrics}");
+    assert!(metrics.contains("mimi_http_requests_total{"), "{metrics}");
+    assert_eq!(get(b.admin_port, "/healthz").map(|r| r.0), Some(200));
+
+    a.terminate();
+    b.terminate();
+}
+
+#[test]
+fn demo_runs_the_six_flows_and_passes_its_checks() {
+    let out = run(&["demo", "--quiet"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", text(&out.stderr));
+    for flow in [
+        "== 1.",
+        "== 2.",
+        "== 3.",
+        "== 4.",
+        "== 5.",
+        "== 6.",
+        "== summary",
+    ] {
+        assert!(stdout.contains(flow), "{flow} missing: {stdout}");
+    }
+    assert!(stdout.contains("bob sees: [") && stdout.contains("c.example/u/cathy: Hi everyone"));
+    assert!(!stdout.contains("FAILED"), "{stdout}");
+    assert!(stdout.trim_end().ends_with("all checks passed"), "{stdout}");
+}
