@@ -19,7 +19,7 @@ use base64::Engine as _;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use serde::{Deserialize, Serialize};
 
-use crate::id::{ClientUri, RoomUri, UserUri};
+use crate::id::{ClientUri, ProviderDomain, RoomUri, UserUri};
 
 /// Path prefix of every client API endpoint.
 pub const CLIENT_API_PREFIX: &str = "/client/v1";
@@ -274,6 +274,194 @@ pub struct EventsResponse {
     pub latest: u64,
 }
 
+/// `PUT /client/v1/identifiers`: the token's user's searchable identifiers (protocol-06
+/// §5.8, docs/decisions/0082, 0084). Replaces what was set before; an absent field is unset.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentifiersRequest {
+    /// A handle of this provider: `@nick`, `@nick@<domain>` or `im:nick@<domain>`. It also
+    /// makes its nick searchable. A handle names one user (409 if taken).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handle: Option<String>,
+    /// A nick (`alice.smith`), searchable with `nick` queries (may be shared).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nick: Option<String>,
+    /// An email address (`alice@example.com`, `mailto:` accepted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// An international phone number (`+1 212 555 1212`, `tel:` accepted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// Whether the user may be found at all (by these identifiers and by name).
+    pub searchable: bool,
+}
+
+/// Answer to [`IdentifiersRequest`]: what is stored, in the canonical forms queries match.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentifiersResponse {
+    /// `im:nick@<domain>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handle: Option<String>,
+    /// The nicks (of the handle and the `nick` field), lowercase.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nicks: Vec<String>,
+    /// The email address (addr-spec).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// The phone number (E.164).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// Whether the user may be found.
+    pub searchable: bool,
+}
+
+/// A protocol-06 §5.8 `SearchIdentifierType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SearchType {
+    /// A whole handle (`@bob`, `@bob@b.example`, `im:bob@b.example`); an unscoped handle is
+    /// scoped to the provider searched.
+    Handle,
+    /// The user part of a handle.
+    Nick,
+    /// An email address.
+    Email,
+    /// An international phone number.
+    Phone,
+    /// Part of a name (case-insensitive).
+    PartialName,
+    /// Part of any searchable field.
+    WholeProfile,
+    /// An OIDC standard claim, named by `name`.
+    OidcStdClaim,
+    /// A vCard property, named by `name`.
+    VcardField,
+}
+
+/// One element of a search; all must match.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchElement {
+    /// What to search.
+    pub kind: SearchType,
+    /// The claim or property name (`oidcStdClaim`, `vcardField` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The value searched for.
+    pub value: String,
+}
+
+/// `POST /client/v1/search`: ask a provider which of its users match.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchRequest {
+    /// The provider asked (this provider's own domain is answered locally).
+    pub domain: ProviderDomain,
+    /// The query elements (1 to 8).
+    pub query: Vec<SearchElement>,
+}
+
+/// A protocol-06 §5.8 `IdentifierQueryCode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SearchCode {
+    /// At least one match (`users` lists them).
+    Success,
+    /// No match.
+    NotFound,
+    /// Too many matches or too vague; ask with an exact field.
+    Ambiguous,
+    /// The provider does not allow this search.
+    Forbidden,
+    /// The provider does not search one of the fields.
+    UnsupportedField,
+}
+
+/// A profile field of a found user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileFieldJson {
+    /// `oidcStdClaim` or `vcardField`.
+    pub source: String,
+    /// The claim or property name (`FN`).
+    pub name: String,
+    /// The value as sent.
+    pub value: Base64Url,
+}
+
+/// A user a search found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FoundUser {
+    /// The user's URI (to ask consent of, or claim key material for).
+    pub user_uri: UserUri,
+    /// The display name (the vCard `FN` of the profile), if the provider sent one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// Every profile field the provider sent.
+    #[serde(default)]
+    pub fields: Vec<ProfileFieldJson>,
+}
+
+/// Answer to [`SearchRequest`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchResponse {
+    /// The provider's answer.
+    pub code: SearchCode,
+    /// The users found (empty unless `success`).
+    pub users: Vec<FoundUser>,
+}
+
+/// `POST /client/v1/consent/request` and `/cancel`: the token's user asks `target` for
+/// consent (protocol-06 §5.7), or withdraws the request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentAsk {
+    /// The user asked.
+    pub target: UserUri,
+    /// The room the consent is for; none for any room.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room: Option<RoomUri>,
+}
+
+/// `POST /client/v1/consent/grant` and `/revoke`: the token's user answers `requester`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentAnswer {
+    /// The user who asks (or may ask).
+    pub requester: UserUri,
+    /// The room the answer is for; none for any room.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room: Option<RoomUri>,
+}
+
+/// The state of a consent record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConsentStatus {
+    /// Asked, not answered.
+    Requested,
+    /// The target accepts the requester.
+    Granted,
+    /// The target refused or withdrew.
+    Revoked,
+}
+
+/// Answer of the consent endpoints.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentResponse {
+    /// Who asks.
+    pub requester: UserUri,
+    /// Who is asked.
+    pub target: UserUri,
+    /// The room, if the consent is for one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room: Option<RoomUri>,
+    /// What this provider now records for the scope (none: no record).
+    pub state: Option<ConsentStatus>,
+    /// Whether the other user's provider accepted the operation (always true when both
+    /// users are of this provider). `request` and `cancel` are refused (502) rather than
+    /// recorded when it did not; `grant` and `revoke` take effect here anyway.
+    pub delivered: bool,
+    /// Why the other provider was not told, when `delivered` is false; repeat the request to
+    /// retry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_error: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,5 +502,35 @@ mod tests {
             expires_ms: 1,
         };
         assert!(!format!("{login:?}").contains("secret"));
+    }
+    #[test]
+    fn directory_bodies() {
+        let q: SearchRequest = serde_json::from_str(
+            r#"{"domain":"B.example","query":[{"kind":"partialName","value":"bo"},{"kind":"vcardField","name":"TEL","value":"1"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(q.domain.as_str(), "b.example");
+        assert_eq!(q.query[0].kind, SearchType::PartialName);
+        assert_eq!(q.query[1].name.as_deref(), Some("TEL"));
+        assert!(
+            serde_json::from_str::<SearchRequest>(
+                r#"{"domain":"b.example","query":[{"kind":"shoeSize","value":"9"}]}"#
+            )
+            .is_err()
+        );
+        let i: IdentifiersRequest = serde_json::from_str(r#"{"searchable":true}"#).unwrap();
+        assert_eq!(i.handle, None);
+        assert_eq!(
+            serde_json::to_string(&SearchCode::UnsupportedField).unwrap(),
+            "\"unsupportedField\""
+        );
+        assert_eq!(
+            serde_json::to_string(&ConsentStatus::Granted).unwrap(),
+            "\"granted\""
+        );
+        let a: ConsentAnswer =
+            serde_json::from_str(r#"{"requester":"mimi://a.example/u/alice"}"#).unwrap();
+        assert_eq!(a.room, None);
+        assert!(serde_json::from_str::<ConsentAsk>(r#"{"target":"mimi://a.example/r/x"}"#).is_err());
     }
 }

@@ -3,7 +3,7 @@
 //! SQLite file; alice (a), bob (b) and cathy (c) run the six flows of protocol-06 §3 through
 //! the client library and the providers' client APIs. Each step is printed as it happens,
 //! with the federation requests it caused and every decrypted message; the run ends with a
-//! summary and checks, and exits non-zero if any check fails.
+//! summary and checks, and exits non-zero if any check fails (docs/decisions/0077).
 
 mod wire_log;
 

@@ -287,7 +287,8 @@ async fn resolve(config: &Config, host: &ProviderDomain) -> Result<String, Proxy
         .ok_or_else(|| gateway(format!("{host} has no address")))
 }
 
-/// TLS to asset servers: the federation roots (`tls.roots`), no client certificate.
+/// TLS to asset servers: the federation roots (`tls.roots`, and the system's CAs when
+/// `tls.system_roots` is set, as for peers), no client certificate.
 fn asset_tls(config: &Config) -> Result<Arc<ClientConfig>, ProxyRefusal> {
     let broken = |e: &dyn std::fmt::Display| {
         refuse(
@@ -302,6 +303,10 @@ fn asset_tls(config: &Config) -> Result<Arc<ClientConfig>, ProxyRefusal> {
             let cert = cert.map_err(|e| broken(&e))?;
             roots.add(cert).map_err(|e| broken(&e))?;
         }
+    }
+    if config.file.tls.system_roots {
+        // Asset servers usually have certificates from a public CA.
+        roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
     }
     let mut tls =
         ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))

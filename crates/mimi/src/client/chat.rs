@@ -118,3 +118,29 @@ pub async fn run(mut session: Session, room: RoomUri, history: i64) -> Result<()
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Input, parse};
+
+    #[test]
+    fn typed_lines_become_commands() {
+        assert!(matches!(
+            parse("  hello there "),
+            Input::Text("hello there")
+        ));
+        assert!(matches!(parse("/quit"), Input::Quit));
+        assert!(matches!(parse("/commit"), Input::Commit));
+        assert!(matches!(
+            parse("/reply 01ab thanks a lot"),
+            Input::Reply("01ab", "thanks a lot")
+        ));
+        assert!(matches!(
+            parse("/react 01ab 👍"),
+            Input::React("01ab", "👍")
+        ));
+        // Incomplete or unknown commands show the help instead of being sent as text.
+        assert!(matches!(parse("/reply 01ab"), Input::Help));
+        assert!(matches!(parse("/frobnicate"), Input::Help));
+    }
+}

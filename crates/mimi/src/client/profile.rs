@@ -1,7 +1,7 @@
 //! A signed-in device kept on disk: one SQLite file holding the provider's address, the
 //! user, device and token, the event cursor, the OpenMLS storage (groups, keys) and a short
 //! history of rendered messages for `mimi chat`. Every save is one transaction, so the MLS
-//! state and the cursor it reflects never disagree after a crash.
+//! state and the cursor it reflects never disagree after a crash (docs/decisions/0076).
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -68,6 +68,17 @@ impl Profile {
             .connect_with(options)
             .await
             .map_err(|e| CliError::Profile(format!("{}: {e}", path.display())))?;
+        // The file holds the device's private keys (docs/decisions/0076).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(
+                |e| CliError::Read {
+                    path: path.display().to_string(),
+                    source: e,
+                },
+            )?;
+        }
         for statement in SCHEMA {
             sqlx::query(statement).execute(&pool).await.map_err(db)?;
         }

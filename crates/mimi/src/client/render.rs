@@ -116,3 +116,19 @@ pub async fn remember(session: &Session, seen: &[Seen]) -> Result<(), CliError> 
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{clock, who};
+    use mimi_types::id::MimiUri;
+
+    #[test]
+    fn times_and_senders_are_short() {
+        assert_eq!(clock(0), "00:00:00");
+        assert_eq!(clock(86_399_999), "23:59:59");
+        assert_eq!(clock(86_400_000 + 3_723_000), "01:02:03");
+        let bob = MimiUri::parse("mimi://b.example/u/bob").expect("uri");
+        assert_eq!(who(Some(&bob)), "b.example/u/bob");
+        assert_eq!(who(None), "(unknown sender)");
+    }
+}

@@ -193,6 +193,7 @@ impl Session {
             Some(hub.franking_agent),
             &policy,
         )?;
+        self.save().await?;
         let created = self
             .api
             .create_room(
@@ -204,12 +205,10 @@ impl Session {
             )
             .await;
         match created {
-            Ok(room) => {
-                self.save().await?;
-                Ok(room)
-            }
+            Ok(room) => Ok(room),
             Err(e) => {
                 self.mimi.forget_room(&room);
+                self.save().await?;
                 Err(e.into())
             }
         }
