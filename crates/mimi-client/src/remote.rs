@@ -19,10 +19,11 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use mimi_types::client_api::{
-    CreateRoomRequest, CreateRoomResponse, DeviceRequest, DeviceWireRequest, ErrorBody,
-    EventsResponse, HubInfo, KeyMaterialApiRequest, LoginRequest, LoginResponse, NewDeviceRequest,
+    ConsentAnswer, ConsentAsk, ConsentResponse, CreateRoomRequest, CreateRoomResponse,
+    DeviceRequest, DeviceWireRequest, ErrorBody, EventsResponse, HubInfo, IdentifiersRequest,
+    IdentifiersResponse, KeyMaterialApiRequest, LoginRequest, LoginResponse, NewDeviceRequest,
     NewDeviceResponse, PublishKeyPackagesRequest, PublishKeyPackagesResponse, RegisterRequest,
-    RegisterResponse, StreamEvent, WireResponse,
+    RegisterResponse, SearchElement, SearchRequest, SearchResponse, StreamEvent, WireResponse,
 };
 use mimi_types::id::{ClientUri, ProviderDomain, RoomUri, UserUri};
 use mimi_types::wire::{
@@ -482,6 +483,92 @@ impl RemoteApi {
     /// processed its removal).
     pub async fn left(&self, room: &RoomUri, device: &str) -> Result<(), ClientError> {
         self.room_device(room, "left", device).await
+    }
+
+    /// `PUT /client/v1/identifiers`: replace the identifiers this user can be found by, and
+    /// whether the user can be found at all; what is stored, normalized.
+    pub async fn set_identifiers(
+        &self,
+        identifiers: &IdentifiersRequest,
+    ) -> Result<IdentifiersResponse, ClientError> {
+        self.json(Method::PUT, "/client/v1/identifiers", Some(identifiers))
+            .await
+    }
+
+    /// `POST /client/v1/search`: which users of provider `domain` match every element of
+    /// `query` (protocol-06 §5.8, asked by this user's provider).
+    pub async fn search(
+        &self,
+        domain: &ProviderDomain,
+        query: &[SearchElement],
+    ) -> Result<SearchResponse, ClientError> {
+        let body = SearchRequest {
+            domain: domain.clone(),
+            query: query.to_vec(),
+        };
+        self.json(Method::POST, "/client/v1/search", Some(&body))
+            .await
+    }
+
+    async fn consent_call(
+        &self,
+        operation: &str,
+        body: &impl Serialize,
+    ) -> Result<ConsentResponse, ClientError> {
+        let path = format!("/client/v1/consent/{operation}");
+        self.json(Method::POST, &path, Some(body)).await
+    }
+
+    /// `POST /client/v1/consent/request`: ask `target` for consent (for `room`, or any room).
+    pub async fn request_consent(
+        &self,
+        target: &UserUri,
+        room: Option<&RoomUri>,
+    ) -> Result<ConsentResponse, ClientError> {
+        let body = ConsentAsk {
+            target: target.clone(),
+            room: room.cloned(),
+        };
+        self.consent_call("request", &body).await
+    }
+
+    /// `POST /client/v1/consent/cancel`: withdraw a pending request to `target`.
+    pub async fn cancel_consent(
+        &self,
+        target: &UserUri,
+        room: Option<&RoomUri>,
+    ) -> Result<ConsentResponse, ClientError> {
+        let body = ConsentAsk {
+            target: target.clone(),
+            room: room.cloned(),
+        };
+        self.consent_call("cancel", &body).await
+    }
+
+    /// `POST /client/v1/consent/grant`: accept `requester` (for `room`, or any room).
+    pub async fn grant_consent(
+        &self,
+        requester: &UserUri,
+        room: Option<&RoomUri>,
+    ) -> Result<ConsentResponse, ClientError> {
+        let body = ConsentAnswer {
+            requester: requester.clone(),
+            room: room.cloned(),
+        };
+        self.consent_call("grant", &body).await
+    }
+
+    /// `POST /client/v1/consent/revoke`: refuse or withdraw consent for `requester`.
+    pub async fn revoke_consent(
+        &self,
+        requester: &UserUri,
+        room: Option<&RoomUri>,
+    ) -> Result<ConsentResponse, ClientError> {
+        let body = ConsentAnswer {
+            requester: requester.clone(),
+            room: room.cloned(),
+        };
+        self.consent_call("revoke", &body).await
     }
 
     /// `GET /client/v1/devices/{device}/events`: events after cursor `after`; with `wait_ms`,

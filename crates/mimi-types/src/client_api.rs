@@ -531,6 +531,8 @@ mod tests {
         let a: ConsentAnswer =
             serde_json::from_str(r#"{"requester":"mimi://a.example/u/alice"}"#).unwrap();
         assert_eq!(a.room, None);
-        assert!(serde_json::from_str::<ConsentAsk>(r#"{"target":"mimi://a.example/r/x"}"#).is_err());
+        assert!(
+            serde_json::from_str::<ConsentAsk>(r#"{"target":"mimi://a.example/r/x"}"#).is_err()
+        );
     }
 }

@@ -216,9 +216,7 @@ impl Demo {
                         id: *message_id,
                     });
                 }
-                if let Some((_, line)) = render::line(s)
-                    && !matches!(s, Seen::Event(ClientEvent::Committed { .. }))
-                {
+                if let Some((_, line)) = render::line(s) {
                     println!("  {name} sees: {line}");
                 }
             }

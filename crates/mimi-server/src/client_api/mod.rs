@@ -6,7 +6,8 @@
 //! provider's client CA, publish KeyPackages, create rooms hosted here, and hand the provider
 //! the protocol-06 requests it forwards to a room's hub (base64url TLS bodies in JSON). Each
 //! device reads what the hubs fan out to it from its event stream: a poll endpoint or
-//! Server-Sent Events, both resumable from a cursor without gaps or duplicates.
+//! Server-Sent Events, both resumable from a cursor without gaps or duplicates. Users set the
+//! identifiers others find them by, search any provider, and ask for and answer consent.
 //!
 //! ```text
 //!  client ──HTTP JSON──► client_api ──► Provider (local.rs, hub_ops.rs) ──mTLS──► hub
@@ -14,10 +15,11 @@
 //! ```
 //!
 //! Every refusal is `{"error": "..."}` with a precise 4xx and changes nothing
-//! (docs/decisions/0071..0075).
+//! (docs/decisions/0071..0075, 0084).
 
 mod accounts;
 mod auth;
+mod directory;
 mod error;
 mod events;
 mod extract;
@@ -29,7 +31,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{Method, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use mimi_store::{ClientRecord, Store};
 use mimi_types::client_api::CLIENT_API_PREFIX;
 use mimi_types::id::{ClientUri, UserUri};
@@ -66,6 +68,12 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("POST", "/client/v1/rooms/{room}/group-info"),
     ("POST", "/client/v1/rooms/{room}/joined"),
     ("POST", "/client/v1/rooms/{room}/left"),
+    ("PUT", "/client/v1/identifiers"),
+    ("POST", "/client/v1/search"),
+    ("POST", "/client/v1/consent/request"),
+    ("POST", "/client/v1/consent/cancel"),
+    ("POST", "/client/v1/consent/grant"),
+    ("POST", "/client/v1/consent/revoke"),
 ];
 
 /// The state every handler shares.
@@ -158,6 +166,15 @@ pub fn router<S: Store>(provider: Arc<Provider<S>>, shutdown: watch::Receiver<bo
         )
         .route("/client/v1/rooms", post(rooms::create::<S>))
         .route("/client/v1/key-material", post(rooms::key_material::<S>))
+        .route(
+            "/client/v1/identifiers",
+            put(directory::put_identifiers::<S>),
+        )
+        .route("/client/v1/search", post(directory::search::<S>))
+        .route("/client/v1/consent/request", post(directory::request::<S>))
+        .route("/client/v1/consent/cancel", post(directory::cancel::<S>))
+        .route("/client/v1/consent/grant", post(directory::grant::<S>))
+        .route("/client/v1/consent/revoke", post(directory::revoke::<S>))
         // `{room}` spans several segments, so the room operations share one route and are
         // told apart by their last segment (rooms::operation checks the smaller limit of
         // all but `update`).

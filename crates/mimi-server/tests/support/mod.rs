@@ -1,5 +1,6 @@
 //! Three providers on loopback, each a real `mimi serve` (mutual TLS, its own SQLite file),
-//! and real OpenMLS clients talking to their provider in-process (the client API's job).
+//! and real OpenMLS clients talking to their provider in-process (the client API's job) or
+//! over the client API ([`Net::api`]).
 
 #![allow(dead_code)]
 
@@ -9,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mimi_client::{ClientEvent, MimiClient};
-use mimi_server::config::Config;
+use mimi_server::config::{Config, ConfigFile};
 use mimi_server::init::{InitOptions, init};
 use mimi_server::provider::Provider;
 use mimi_server::serve::{Running, start};
@@ -78,6 +79,17 @@ pub struct Net {
 impl Net {
     /// Initialize and start providers for `domains` on loopback.
     pub async fn start(domains: &[&str]) -> Net {
+        let mut net = Net::init(domains);
+        for d in domains {
+            net.start_node(d).await;
+        }
+        net
+    }
+
+    /// Initialize providers for `domains` on loopback (each a peer of the others, sharing
+    /// one federation CA in `<dir>/ca`) without starting them: change a configuration with
+    /// [`Net::configure`], then [`Net::start_node`].
+    pub fn init(domains: &[&str]) -> Net {
         let dir = TempDir::new("net");
         let ports: BTreeMap<String, u16> = domains
             .iter()
@@ -110,15 +122,31 @@ impl Net {
                 },
             );
         }
-        let mut net = Net {
+        Net {
             dir,
             nodes,
             clients: BTreeMap::new(),
-        };
-        for d in domains {
-            net.start_node(d).await;
         }
-        net
+    }
+
+    /// Change provider `d`'s configuration file (takes effect at its next start).
+    pub fn configure(&self, d: &str, change: impl FnOnce(&mut ConfigFile)) {
+        let path = &self.nodes[d].config_path;
+        let text = std::fs::read_to_string(path).expect("read config");
+        let mut file: ConfigFile = toml::from_str(&text).expect("parse config");
+        change(&mut file);
+        std::fs::write(path, toml::to_string_pretty(&file).expect("config")).expect("write");
+    }
+
+    /// The federation CA's directory (`ca.pem`, `ca.key`).
+    pub fn ca_dir(&self) -> PathBuf {
+        self.dir.0.join("ca")
+    }
+
+    /// A client API client of provider `d` (no token).
+    pub fn api(&self, d: &str) -> mimi_client::RemoteApi {
+        let running = self.nodes[d].running.as_ref().expect("running");
+        mimi_client::RemoteApi::at(running.client_api_addr).expect("api")
     }
 
     pub async fn start_node(&mut self, d: &str) {

@@ -1,6 +1,6 @@
 //! One line per thing a device saw: messages with time, sender, short message ID and the
 //! rendered MIMI content (replies, reactions, edits annotated by `mimi_content::render_text`);
-//! room changes as `*` lines.
+//! joins, removals and pending proposals as `*` lines.
 
 use mimi_client::ClientEvent;
 use mimi_types::id::{MimiUri, RoomUri};
@@ -64,9 +64,8 @@ pub fn line(seen: &Seen) -> Option<(RoomUri, String)> {
             room.clone(),
             format!("* {count} proposal(s) wait for the next commit (`mimi room commit {room}`)"),
         )),
-        Seen::Event(ClientEvent::Committed { room, epoch }) => {
-            Some((room.clone(), format!("* {room} is at epoch {epoch}")))
-        }
+        // Epochs are for `mimi room list`; a chat shows what people did.
+        Seen::Event(ClientEvent::Committed { .. }) => None,
         Seen::Failed { room, error } => Some((
             room.clone(),
             format!("! an event of {room} could not be processed: {error}"),
