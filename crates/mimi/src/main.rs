@@ -46,6 +46,20 @@ enum Command {
         #[command(flatten)]
         profile: client::ProfileArg,
     },
+    /// Find users of a provider by handle, nick, email, phone or name.
+    Search {
+        #[command(flatten)]
+        args: client::SearchArgs,
+        #[command(flatten)]
+        profile: client::ProfileArg,
+    },
+    /// Ask for, grant or revoke consent to be contacted.
+    Consent {
+        #[command(subcommand)]
+        command: client::ConsentCommand,
+        #[command(flatten)]
+        profile: client::ProfileArg,
+    },
     /// Send a text message to a room.
     Send {
         #[command(flatten)]
@@ -79,6 +93,8 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo::run(args),
         Command::Account { command, profile } => client::run_account(command, profile),
         Command::Room { command, profile } => client::run_room(command, profile),
+        Command::Search { args, profile } => client::run_search(args, profile),
+        Command::Consent { command, profile } => client::run_consent(command, profile),
         Command::Send { args, profile } => client::run_send(args, profile),
         Command::Chat { args, profile } => client::run_chat(args, profile),
         Command::Content(cmd) => content_cmd::run(cmd),

@@ -1,7 +1,7 @@
 //! Two providers as separate `mimi serve` processes (set up by `mimi init`, federating over
 //! mutual TLS on loopback), and users driving them only through the `mimi` client commands:
-//! accounts, a room across providers, messages, a reply from `mimi chat`, metrics, and a
-//! graceful stop on SIGTERM. Plus `mimi demo` end to end.
+//! accounts, search by handle and email, consent, a room across providers, messages, a reply
+//! from `mimi chat`, metrics, and a graceful stop on SIGTERM. Plus `mimi demo` end to end.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -226,17 +226,52 @@ fn users_chat_across_two_provider_processes() {
     assert!(text(&again.stderr).contains("already holds a device"));
     assert!(ok(&["account", "show", "--profile", bob]).contains("mimi://b.example/u/bob"));
 
-    let room = "mimi://a.example/r/club";
-    let out = ok(&["room", "create", "club", "--profile", alice]);
-    assert!(out.contains(&format!("created {room}")), "{out}");
-    ok(&[
-        "room",
-        "add",
-        room,
-        "mimi://b.example/u/bob",
+    // Bob can be found by handle and email once he says so; alice adds him by handle.
+    let hidden = ok(&[
+        "search",
+        "b.example",
+        "--handle",
+        "@bob",
         "--profile",
         alice,
     ]);
+    assert!(hidden.contains("nobody"), "{hidden}");
+    ok(&[
+        "account",
+        "identifiers",
+        "--handle",
+        "@bob",
+        "--email",
+        "bob@example.com",
+        "--profile",
+        bob,
+    ]);
+    let found = ok(&[
+        "search",
+        "b.example",
+        "--email",
+        "bob@example.com",
+        "--profile",
+        alice,
+    ]);
+    assert!(found.contains("mimi://b.example/u/bob"), "{found}");
+    let granted = ok(&[
+        "consent",
+        "grant",
+        "mimi://a.example/u/alice",
+        "--profile",
+        bob,
+    ]);
+    assert!(
+        granted.contains("granted consent to mimi://a.example/u/alice for any room"),
+        "{granted}"
+    );
+
+    let room = "mimi://a.example/r/club";
+    let out = ok(&["room", "create", "club", "--profile", alice]);
+    assert!(out.contains(&format!("created {room}")), "{out}");
+    let out = ok(&["room", "add", room, "@bob@b.example", "--profile", alice]);
+    assert!(out.contains("added mimi://b.example/u/bob"), "{out}");
     let out = until(bob, &["room", "list"], room);
     assert!(out.contains(&format!("* you joined {room}")), "{out}");
     assert!(out.contains("2 devices"), "{out}");
@@ -280,12 +315,26 @@ fn users_chat_across_two_provider_processes() {
     );
 
     // Bad input: a clear one-line error, non-zero exit.
-    let bad = run(&["room", "add", room, "bob@b.example", "--profile", alice]);
+    let bad = run(&[
+        "room",
+        "add",
+        room,
+        "mimi://b.example/r/bob",
+        "--profile",
+        alice,
+    ]);
     assert!(!bad.status.success());
     assert!(
         text(&bad.stderr).starts_with("mimi: invalid identifier"),
         "{}",
         text(&bad.stderr)
+    );
+    let unknown = run(&["room", "add", room, "@nobody@b.example", "--profile", alice]);
+    assert!(!unknown.status.success());
+    assert!(
+        text(&unknown.stderr).contains("no single user with handle"),
+        "{}",
+        text(&unknown.stderr)
     );
     let missing = run(&[
         "room",

@@ -13,7 +13,8 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use mimi_client::RemoteApi;
 use mimi_room::policy::Preset;
-use mimi_types::id::{RoomUri, UserUri};
+use mimi_types::client_api::{IdentifiersRequest, SearchElement, SearchType};
+use mimi_types::id::{ProviderDomain, RoomUri, UserUri};
 
 use crate::error::CliError;
 use profile::Profile;
@@ -41,6 +42,75 @@ pub enum AccountCommand {
     Login(AccountArgs),
     /// Show who this profile is signed in as.
     Show,
+    /// Set the identifiers others can find you by (protocol-06 §5.8), or hide you.
+    Identifiers {
+        /// A handle of your provider: `@nick` or `@nick@<your provider>`.
+        #[arg(long)]
+        handle: Option<String>,
+        /// A nick (may be shared with others).
+        #[arg(long)]
+        nick: Option<String>,
+        /// An email address.
+        #[arg(long)]
+        email: Option<String>,
+        /// An international phone number (`+1 202 555 0101`).
+        #[arg(long)]
+        phone: Option<String>,
+        /// Nobody can find you, by these identifiers or by name.
+        #[arg(long)]
+        hidden: bool,
+    },
+}
+
+/// `mimi search`.
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// The provider to ask, e.g. `b.example`.
+    domain: String,
+    /// A handle (`@bob`).
+    #[arg(long, group = "what")]
+    handle: Option<String>,
+    /// A nick.
+    #[arg(long, group = "what")]
+    nick: Option<String>,
+    /// An email address.
+    #[arg(long, group = "what")]
+    email: Option<String>,
+    /// A phone number.
+    #[arg(long, group = "what")]
+    phone: Option<String>,
+    /// Part of a name (3 characters or more).
+    #[arg(long, group = "what")]
+    name: Option<String>,
+}
+
+/// `mimi consent`.
+#[derive(Debug, Subcommand)]
+pub enum ConsentCommand {
+    /// Ask a user of another provider for consent to contact them (protocol-06 §5.7).
+    Request {
+        /// The user (URI or `@nick@domain`).
+        user: String,
+        /// Only for this room.
+        #[arg(long)]
+        room: Option<String>,
+    },
+    /// Allow a user to contact you (add you to rooms).
+    Grant {
+        /// The user (URI or `@nick@domain`).
+        user: String,
+        /// Only for this room.
+        #[arg(long)]
+        room: Option<String>,
+    },
+    /// Withdraw or refuse consent.
+    Revoke {
+        /// The user (URI or `@nick@domain`).
+        user: String,
+        /// Only for this room.
+        #[arg(long)]
+        room: Option<String>,
+    },
 }
 
 /// Account options.
@@ -74,7 +144,7 @@ pub enum RoomCommand {
         #[arg(long, default_value = "cooperatively-administered", value_parser = preset)]
         preset: Preset,
     },
-    /// Add users (`mimi://b.example/u/bob`) to a room.
+    /// Add users (`mimi://b.example/u/bob`, or a handle `@bob@b.example`) to a room.
     Add {
         /// The room URI.
         room: String,
@@ -82,7 +152,7 @@ pub enum RoomCommand {
         #[arg(required = true)]
         users: Vec<String>,
     },
-    /// Remove users (all their devices) from a room.
+    /// Remove users (URIs or handles; all their devices) from a room.
     Remove {
         /// The room URI.
         room: String,
@@ -145,13 +215,6 @@ fn room_uri(s: &str) -> Result<RoomUri, CliError> {
     Ok(RoomUri::parse(s)?)
 }
 
-fn user_uris(users: &[String]) -> Result<Vec<UserUri>, CliError> {
-    users
-        .iter()
-        .map(|u| UserUri::parse(u).map_err(CliError::from))
-        .collect()
-}
-
 fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -173,6 +236,31 @@ pub fn run_account(command: AccountCommand, profile: ProfileArg) -> Result<(), C
         let (args, register) = match command {
             AccountCommand::Register(args) => (args, true),
             AccountCommand::Login(args) => (args, false),
+            AccountCommand::Identifiers {
+                handle,
+                nick,
+                email,
+                phone,
+                hidden,
+            } => {
+                let session = Profile::open(&profile.profile, false).await?.load().await?;
+                let stored = session
+                    .api
+                    .set_identifiers(&IdentifiersRequest {
+                        handle,
+                        nick,
+                        email,
+                        phone,
+                        searchable: !hidden,
+                    })
+                    .await?;
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&stored)
+                        .map_err(|e| CliError::Usage(e.to_string()))?
+                );
+                return Ok(());
+            }
             AccountCommand::Show => {
                 let session = Profile::open(&profile.profile, false).await?.load().await?;
                 println!("user:   {}", session.mimi.user_uri());
@@ -217,12 +305,16 @@ pub fn run_room(command: RoomCommand, profile: ProfileArg) -> Result<(), CliErro
             }
             RoomCommand::Add { room, users } => {
                 let room = room_uri(&room)?;
-                session.add(&room, &user_uris(&users)?).await?;
+                let users = session.resolve_users(&users).await?;
+                session.add(&room, &users).await?;
+                let users: Vec<&str> = users.iter().map(UserUri::as_str).collect();
                 println!("added {} to {room}", users.join(", "));
             }
             RoomCommand::Remove { room, users } => {
                 let room = room_uri(&room)?;
-                session.remove(&room, &user_uris(&users)?).await?;
+                let users = session.resolve_users(&users).await?;
+                session.remove(&room, &users).await?;
+                let users: Vec<&str> = users.iter().map(UserUri::as_str).collect();
                 println!("removed {} from {room}", users.join(", "));
             }
             RoomCommand::Leave { room } => {
@@ -253,6 +345,80 @@ pub fn run_room(command: RoomCommand, profile: ProfileArg) -> Result<(), CliErro
         // Our own commit comes back through the stream; apply it now.
         let seen = session.sync().await?;
         render::print_and_remember(&session, &seen, None).await?;
+        Ok(())
+    })
+}
+
+/// Run `mimi search`.
+pub fn run_search(args: SearchArgs, profile: ProfileArg) -> Result<(), CliError> {
+    runtime()?.block_on(async {
+        let session = Profile::open(&profile.profile, false).await?.load().await?;
+        let (kind, value) = match (args.handle, args.nick, args.email, args.phone, args.name) {
+            (Some(v), ..) => (SearchType::Handle, v),
+            (_, Some(v), ..) => (SearchType::Nick, v),
+            (_, _, Some(v), ..) => (SearchType::Email, v),
+            (_, _, _, Some(v), _) => (SearchType::Phone, v),
+            (.., Some(v)) => (SearchType::PartialName, v),
+            _ => {
+                return Err(CliError::Usage(
+                    "say what to search: --handle, --nick, --email, --phone or --name".into(),
+                ));
+            }
+        };
+        let domain = ProviderDomain::parse(&args.domain)?;
+        let element = SearchElement {
+            kind,
+            name: None,
+            value,
+        };
+        let found = session.api.search(&domain, &[element]).await?;
+        if found.users.is_empty() {
+            println!("{:?}: nobody", found.code);
+        }
+        for user in found.users {
+            match user.display_name {
+                Some(name) => println!("{}  {name}", user.user_uri),
+                None => println!("{}", user.user_uri),
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Run `mimi consent`.
+pub fn run_consent(command: ConsentCommand, profile: ProfileArg) -> Result<(), CliError> {
+    runtime()?.block_on(async {
+        let session = Profile::open(&profile.profile, false).await?.load().await?;
+        let (user, room) = match &command {
+            ConsentCommand::Request { user, room }
+            | ConsentCommand::Grant { user, room }
+            | ConsentCommand::Revoke { user, room } => (user, room),
+        };
+        let user = session.resolve_user(user).await?;
+        let room = room.as_deref().map(room_uri).transpose()?;
+        let api = &session.api;
+        let (answer, done) = match command {
+            ConsentCommand::Request { .. } => {
+                (api.request_consent(&user, room.as_ref()).await?, "asked")
+            }
+            ConsentCommand::Grant { .. } => (
+                api.grant_consent(&user, room.as_ref()).await?,
+                "granted consent to",
+            ),
+            ConsentCommand::Revoke { .. } => (
+                api.revoke_consent(&user, room.as_ref()).await?,
+                "revoked consent of",
+            ),
+        };
+        let scope = room.map_or_else(|| "any room".to_string(), |r| r.to_string());
+        println!("{done} {user} for {scope}");
+        if !answer.delivered {
+            println!(
+                "{}'s provider was not told yet ({}); run the command again later",
+                user,
+                answer.delivery_error.as_deref().unwrap_or("unreachable")
+            );
+        }
         Ok(())
     })
 }

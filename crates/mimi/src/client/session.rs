@@ -7,8 +7,8 @@ use mimi_client::remote::fanout;
 use mimi_client::{ClientError, ClientEvent, MimiClient, RemoteApi};
 use mimi_content::MessageId;
 use mimi_room::policy::{PolicyState, Preset};
-use mimi_types::client_api::StreamEvent;
-use mimi_types::id::{GroupUri, MimiUri, RoomUri, UserUri};
+use mimi_types::client_api::{SearchCode, SearchElement, SearchType, StreamEvent};
+use mimi_types::id::{GroupUri, Handle, MimiUri, RoomUri, UserUri};
 use mimi_types::wire::{
     ClientMaterial, KeyPackage, SubmitMessageRequest, SubmitOutcome, UpdateOutcome, UpdateRequest,
 };
@@ -250,6 +250,43 @@ impl Session {
         }
         let commit = self.mimi.add_users(room, &additions)?;
         self.commit(room, commit).await
+    }
+
+    /// A user named by its URI (`mimi://b.example/u/bob`) or by a handle scoped to its
+    /// provider (`@bob@b.example`, `im:bob@b.example`), which that provider resolves
+    /// (protocol-06 §5.8 `identifierQuery`, asked through this user's provider).
+    pub async fn resolve_user(&self, name: &str) -> Result<UserUri, CliError> {
+        if name.starts_with("mimi:") {
+            return Ok(UserUri::parse(name)?);
+        }
+        let handle = Handle::parse(name)?;
+        let domain = handle.domain().cloned().ok_or_else(|| {
+            CliError::Usage(format!(
+                "{name}: give the handle's provider (@nick@b.example) or the user's mimi:// URI"
+            ))
+        })?;
+        let element = SearchElement {
+            kind: SearchType::Handle,
+            name: None,
+            value: handle.to_string(),
+        };
+        let found = self.api.search(&domain, &[element]).await?;
+        match (found.code, found.users.as_slice()) {
+            (SearchCode::Success, [one]) => Ok(one.user_uri.clone()),
+            (code, users) => Err(CliError::Usage(format!(
+                "{domain} found no single user with handle {handle} ({code:?}, {} matches)",
+                users.len()
+            ))),
+        }
+    }
+
+    /// Resolve several users (see [`Session::resolve_user`]).
+    pub async fn resolve_users(&self, names: &[String]) -> Result<Vec<UserUri>, CliError> {
+        let mut users = Vec::with_capacity(names.len());
+        for name in names {
+            users.push(self.resolve_user(name).await?);
+        }
+        Ok(users)
     }
 
     /// Remove users (all their devices) from a room.
