@@ -3,21 +3,15 @@
 //! `RemoteApi` — accounts, devices, KeyPackages, rooms, the protocol-06 flows, the event
 //! stream (poll and Server-Sent Events, resumed from a cursor), and every class of refusal.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use mimi_client::remote::fanout;
 use mimi_client::{ClientError, ClientEvent, EventStream, MimiClient, RemoteApi};
 use mimi_room::policy::{PolicyState, Preset};
-use mimi_server::config::Config;
-use mimi_server::init::{InitOptions, init};
-use mimi_server::provider::Provider;
-use mimi_server::serve::{Running, start};
-use mimi_store::{SqliteStore, Store};
+use mimi_store::Store;
 use mimi_types::client_api::StreamEvent;
-use mimi_types::id::{GroupUri, ProviderDomain, RoomUri};
+use mimi_types::id::{GroupUri, RoomUri};
 use mimi_types::wire::{
     ClientMaterial, KeyMaterialResponse, KeyPackage, SubmitOutcome, UpdateOutcome,
     UpdateRoomResponse,
@@ -28,143 +22,9 @@ const WAIT: Duration = Duration::from_secs(20);
 
 // ---- harness ------------------------------------------------------------------------------
 
-struct TempDir(PathBuf);
+mod support;
 
-impl TempDir {
-    fn new() -> TempDir {
-        let mut b = [0u8; 8];
-        getrandom::fill(&mut b).expect("random");
-        let dir = std::env::temp_dir().join(format!("mimi-client-api-{}", hex::encode(b)));
-        std::fs::create_dir_all(&dir).expect("mkdir");
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
-struct Node {
-    running: Option<Running>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-/// Providers on loopback, federating over mutual TLS.
-struct Net {
-    _dir: TempDir,
-    nodes: BTreeMap<String, Node>,
-}
-
-impl Net {
-    async fn start(domains: &[&str]) -> Net {
-        let dir = TempDir::new();
-        let ports: BTreeMap<String, u16> = domains
-            .iter()
-            .map(|d| (d.to_string(), free_port()))
-            .collect();
-        let mut nodes = BTreeMap::new();
-        for d in domains {
-            let peers = ports
-                .iter()
-                .filter(|(p, _)| p.as_str() != *d)
-                .map(|(p, port)| (p.clone(), format!("127.0.0.1:{port}")))
-                .collect();
-            let config_path = init(&InitOptions {
-                domain: ProviderDomain::parse(d).expect("domain"),
-                dir: dir.0.join(d),
-                ca_dir: dir.0.join("ca"),
-                federation_listen: format!("127.0.0.1:{}", ports[*d]).parse().expect("addr"),
-                // Any free port: the running provider reports it.
-                client_listen: "127.0.0.1:0".parse().expect("addr"),
-                admin_listen: None,
-                peers,
-                now_secs: (mimi_server::provider::now_ms() / 1000) as i64,
-            })
-            .expect("init");
-            let config = Config::load(&config_path).expect("config");
-            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-            let running = start(config, async move {
-                let _ = rx.await;
-            })
-            .await
-            .expect("start");
-            nodes.insert(
-                d.to_string(),
-                Node {
-                    running: Some(running),
-                    stop: Some(tx),
-                },
-            );
-        }
-        Net { _dir: dir, nodes }
-    }
-
-    fn running(&self, d: &str) -> &Running {
-        self.nodes[d].running.as_ref().expect("running")
-    }
-
-    fn provider(&self, d: &str) -> &Arc<Provider<SqliteStore>> {
-        &self.running(d).provider
-    }
-
-    fn api(&self, d: &str) -> RemoteApi {
-        RemoteApi::at(self.running(d).client_api_addr).expect("api")
-    }
-
-    /// Stop a provider gracefully; panics if that takes long (an open stream must not hold
-    /// it up).
-    async fn stop(&mut self, d: &str) {
-        let node = self.nodes.get_mut(d).expect("node");
-        if let Some(stop) = node.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(running) = node.running.take() {
-            tokio::time::timeout(Duration::from_secs(10), running.done)
-                .await
-                .expect("graceful shutdown took too long")
-                .expect("join");
-        }
-    }
-
-    /// Wait until no provider has deliveries queued to another.
-    async fn settle(&self) {
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            let mut busy = false;
-            for node in self.nodes.values() {
-                if let Some(r) = &node.running
-                    && !r
-                        .provider
-                        .store
-                        .outbox_backlog()
-                        .await
-                        .expect("backlog")
-                        .is_empty()
-                {
-                    busy = true;
-                }
-            }
-            if !busy {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "outboxes did not drain"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-}
+use support::Net;
 
 /// One device of one user, talking to its provider only over the client API.
 struct Dev {
@@ -605,7 +465,7 @@ async fn shutdown_ends_open_streams_and_resume_loses_nothing() {
         .expect("create");
     let mut stream = alice.api.stream("laptop", 0).await.expect("stream");
     // Stopping the provider ends the stream (graceful shutdown does not wait for it).
-    net.stop("a.example").await;
+    net.stop_node("a.example").await;
     let end = tokio::time::timeout(WAIT, stream.next())
         .await
         .expect("the stream did not end");

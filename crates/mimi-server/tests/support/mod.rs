@@ -107,8 +107,10 @@ impl Net {
                 dir: dir.0.join(d),
                 ca_dir: dir.0.join("ca"),
                 federation_listen: format!("127.0.0.1:{}", ports[*d]).parse().expect("addr"),
-                client_listen: format!("127.0.0.1:{}", free_port()).parse().expect("addr"),
-                admin_listen: Some(format!("127.0.0.1:{}", free_port()).parse().expect("addr")),
+                // Any free port (the running provider reports it): no race with other
+                // tests for ports nobody else needs to know in advance.
+                client_listen: "127.0.0.1:0".parse().expect("addr"),
+                admin_listen: Some("127.0.0.1:0".parse().expect("addr")),
                 peers,
                 now_secs: (mimi_server::provider::now_ms() / 1000) as i64,
             })
@@ -162,14 +164,18 @@ impl Net {
         node.stop = Some(tx);
     }
 
-    /// Stop a provider gracefully and wait until it has stopped.
+    /// Stop a provider gracefully and wait until it has stopped; panics if that takes long
+    /// (an open event stream or a delivery must not hold it up).
     pub async fn stop_node(&mut self, d: &str) {
         let node = self.nodes.get_mut(d).expect("node");
         if let Some(stop) = node.stop.take() {
             let _ = stop.send(());
         }
         if let Some(running) = node.running.take() {
-            let _ = running.done.await;
+            tokio::time::timeout(Duration::from_secs(10), running.done)
+                .await
+                .expect("graceful shutdown took too long")
+                .expect("join");
         }
     }
 
