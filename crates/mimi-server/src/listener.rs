@@ -111,3 +111,20 @@ pub async fn serve(
     drop(listener);
     graceful.shutdown().await;
 }
+
+/// Middleware: a `413` is sent before the request body was read, and the server then closes
+/// the connection; saying so (`Connection: close`) keeps the client from reusing it for its
+/// next request, which would fail instead of reaching us.
+pub async fn close_after_refused_body(
+    req: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let mut response = next.run(req).await;
+    if response.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        response.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
+    response
+}

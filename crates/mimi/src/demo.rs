@@ -68,11 +68,20 @@ fn step(n: &str, text: &str) {
     println!("\n== {n} {text}");
 }
 
+/// A free loopback port for a federation listener (its peers must know it before it
+/// starts), below Linux's ephemeral range so no outgoing connection takes it meanwhile.
 fn free_port() -> Result<u16, CliError> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(CliError::Runtime)?
-        .port())
+    for _ in 0..1000 {
+        let mut b = [0u8; 2];
+        getrandom::fill(&mut b).map_err(CliError::Random)?;
+        let port = 20_000 + u16::from_le_bytes(b) % 12_000;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    Err(CliError::Usage(
+        "no free loopback port between 20000 and 32000".into(),
+    ))
 }
 
 fn fresh_dir() -> Result<PathBuf, CliError> {

@@ -186,6 +186,9 @@ pub fn router<S: Store>(provider: Arc<Provider<S>>, shutdown: watch::Receiver<bo
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .with_state(api)
+        .layer(axum::middleware::from_fn(
+            crate::listener::close_after_refused_body,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             observer,
             crate::access_log::observe,

@@ -80,6 +80,9 @@ pub fn router<S: Store>(provider: App<S>) -> Router {
         .route("/healthz", get(crate::admin::healthz::<S>))
         .merge(protocol)
         .with_state(provider.clone())
+        .layer(middleware::from_fn(
+            crate::listener::close_after_refused_body,
+        ))
         .layer(middleware::from_fn_with_state(
             Observe {
                 metrics: provider.metrics.clone(),

@@ -25,11 +25,16 @@ pub fn domain(s: &str) -> ProviderDomain {
 }
 
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
+    // Below Linux's ephemeral range (32768-60999), so no outgoing connection can take the
+    // port between this check and the provider binding it.
+    loop {
+        let mut b = [0u8; 2];
+        getrandom::fill(&mut b).expect("random");
+        let port = 20_000 + u16::from_le_bytes(b) % 12_000;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// A temporary directory removed on drop.
