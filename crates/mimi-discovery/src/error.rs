@@ -56,6 +56,46 @@ pub enum Error {
     /// A trust-set entry is unusable (weak public key, bad key id, duplicate key id).
     #[error("bad trust configuration: {0}")]
     Config(&'static str),
+    /// A [`crate::AuthorityConfig`] value is out of its allowed range.
+    #[error("bad mapping authority configuration: {0}")]
+    AuthorityConfig(&'static str),
+    /// The mapping authority refuses to send another one-time code (to this SII, or at all)
+    /// before `retry_after` more seconds have passed (docs/decisions/0123).
+    #[error("rate limited: retry after {retry_after} s")]
+    RateLimited {
+        /// Seconds until the limit that refused the request allows one again.
+        retry_after: u64,
+    },
+    /// No live challenge has this id: it never existed, was replaced by a newer challenge for
+    /// the same SII, was already used, or died.
+    #[error("unknown challenge")]
+    UnknownChallenge,
+    /// The challenge's one-time code expired; a new challenge is needed.
+    #[error("challenge expired")]
+    ChallengeExpired,
+    /// The one-time code does not match; the challenge stays usable for `attempts_left` more
+    /// tries.
+    #[error("wrong code ({attempts_left} attempts left)")]
+    WrongCode {
+        /// Attempts the challenge still allows.
+        attempts_left: u32,
+    },
+    /// The challenge's last allowed attempt failed; the challenge is dead.
+    #[error("too many wrong codes: the challenge is dead")]
+    TooManyAttempts,
+    /// A proof of control is unknown, already used, expired, or for another SII.
+    #[error("proof of control rejected: {0}")]
+    ProofRejected(&'static str),
+    /// The mapping authority needs a new proof of control before it signs for this SII (no
+    /// mapping to renew, or control was proven too long ago; docs/decisions/0125).
+    #[error("a new proof of control is required: {0}")]
+    ProofRequired(&'static str),
+    /// A [`crate::CodeSender`] could not deliver a one-time code.
+    #[error("one-time code delivery failed: {0}")]
+    Delivery(String),
+    /// Exported mapping-authority state does not decode, or belongs to another authority.
+    #[error("bad mapping authority state: {0}")]
+    State(Malformed),
 }
 
 impl From<Malformed> for Error {

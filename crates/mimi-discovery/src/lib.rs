@@ -53,6 +53,7 @@
 #![forbid(unsafe_code)]
 
 mod assertion;
+mod authority;
 mod cbor;
 mod cose;
 mod error;
@@ -67,6 +68,11 @@ mod trust;
 mod verify;
 
 pub use assertion::{MappingAssertion, SsiEntry};
+pub use authority::{
+    AuthorityConfig, CHALLENGE_ID_LEN, CODES_FILE_NAME, ChallengeId, CodeMessage, CodeSender,
+    FileCodeSender, MAX_CODE_DIGITS, MIN_CODE_DIGITS, MappingAuthority, ProofOfControl,
+    RECOMMENDED_VALIDITY_SECS, RateLimit, RecordingSender, SentCode,
+};
 pub use error::{Error, Malformed};
 pub use lookup::{LookupOutcome, LookupRejection, Rejected, check_lookup, check_lookup_with_floor};
 pub use object::{ASSERTION_CONTENT_TYPE, Extensions, ObjectKind, REVOCATION_CONTENT_TYPE};

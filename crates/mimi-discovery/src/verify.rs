@@ -58,12 +58,22 @@ impl From<Result<VerifiedAssertion, Error>> for Verdict {
         match r {
             Ok(v) => Verdict::Verified(Box::new(v)),
             Err(e) => match e {
-                Error::Malformed(m) | Error::Invalid(m) => Verdict::Malformed(m),
+                Error::Malformed(m) | Error::Invalid(m) | Error::State(m) => Verdict::Malformed(m),
                 Error::UnknownAuthority { .. } => Verdict::UnknownAuthority,
                 Error::BadSignature => Verdict::BadSignature,
-                // Verification never produces `Config`: it only reads a trust set that was
-                // checked when it was built.
-                Error::NotAuthorized(_) | Error::Config(_) => Verdict::NotAuthorized,
+                // Verification never produces `Config` (it only reads a trust set that was
+                // checked when it was built) nor the mapping authority's errors.
+                Error::NotAuthorized(_)
+                | Error::Config(_)
+                | Error::AuthorityConfig(_)
+                | Error::RateLimited { .. }
+                | Error::UnknownChallenge
+                | Error::ChallengeExpired
+                | Error::WrongCode { .. }
+                | Error::TooManyAttempts
+                | Error::ProofRejected(_)
+                | Error::ProofRequired(_)
+                | Error::Delivery(_) => Verdict::NotAuthorized,
                 Error::NotYetValid { .. } => Verdict::NotYetValid,
                 Error::Expired { .. } => Verdict::Expired,
                 Error::Revoked => Verdict::Revoked,
