@@ -35,6 +35,9 @@ pub enum CliError {
     /// The profile file could not be used.
     #[error("profile: {0}")]
     Profile(String),
+    /// Identifier discovery (distribution point, authority, lookup) failed.
+    #[error("{0}")]
+    Discovery(String),
     /// Arguments that parse but make no sense together.
     #[error("{0}")]
     Usage(String),

@@ -6,6 +6,7 @@
 mod client;
 mod content_cmd;
 mod demo;
+mod discovery_cmd;
 mod error;
 mod id_cmd;
 mod logging;
@@ -85,6 +86,12 @@ enum Command {
     Init(server_cmd::InitArgs),
     /// Run a provider until SIGTERM or Ctrl-C.
     Serve(server_cmd::ServeArgs),
+    /// Identifier discovery: run a distribution point, act as a mapping authority.
+    #[command(subcommand)]
+    Discovery(discovery_cmd::DiscoveryCommand),
+    /// Look up a phone number or email address privately at a distribution point and verify
+    /// the answer against a trust file.
+    Lookup(discovery_cmd::LookupArgs),
 }
 
 fn main() -> ExitCode {
@@ -101,6 +108,8 @@ fn main() -> ExitCode {
         Command::Id(cmd) => id_cmd::run(cmd),
         Command::Init(args) => server_cmd::run_init(args),
         Command::Serve(args) => server_cmd::run_serve(args),
+        Command::Discovery(cmd) => discovery_cmd::run(cmd),
+        Command::Lookup(args) => discovery_cmd::run_lookup(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

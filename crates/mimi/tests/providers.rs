@@ -3,68 +3,16 @@
 //! accounts, search by handle and email, consent, a room across providers, messages, a reply
 //! from `mimi chat`, metrics, and a graceful stop on SIGTERM. Plus `mimi demo` end to end.
 
+mod support;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use support::{TempDir, free_port, mimi, ok, run, text};
 
 const PASSWORD: &str = "a long enough password";
-
-fn mimi() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_mimi"))
-}
-
-fn run(args: &[&str]) -> Output {
-    mimi().args(args).output().expect("run mimi")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Run, expect success, return stdout.
-fn ok(args: &[&str]) -> String {
-    let out = run(args);
-    assert!(
-        out.status.success(),
-        "mimi {args:?} failed: {}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    text(&out.stdout)
-}
-
-fn free_port() -> u16 {
-    // Below Linux's ephemeral range (32768-60999), so no outgoing connection can take the
-    // port between this check and the provider binding it.
-    loop {
-        let mut b = [0u8; 2];
-        getrandom::fill(&mut b).expect("random");
-        let port = 20_000 + u16::from_le_bytes(b) % 12_000;
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-}
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new() -> TempDir {
-        let mut b = [0u8; 6];
-        getrandom::fill(&mut b).expect("random");
-        let dir = std::env::temp_dir().join(format!("mimi-providers-{}", hex::encode(b)));
-        std::fs::create_dir_all(&dir).expect("mkdir");
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// A plain HTTP/1.0 GET on loopback: (status, body).
 fn get(port: u16, path: &str) -> Option<(u16, String)> {
@@ -178,7 +126,7 @@ fn until(profile: &str, args: &[&str], want: &str) -> String {
 
 #[test]
 fn users_chat_across_two_provider_processes() {
-    let dir = TempDir::new();
+    let dir = TempDir::new("providers");
     let (port_a, port_b) = (free_port(), free_port());
     let a = Provider::start(&dir.0, "a.example", port_a, ("b.example", port_b));
     let b = Provider::start(&dir.0, "b.example", port_b, ("a.example", port_a));

@@ -1,0 +1,68 @@
+//! Running the `mimi` binary from tests: commands, free loopback ports, temporary
+//! directories.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// The binary under test.
+pub fn mimi() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_mimi"))
+}
+
+/// Output bytes as text.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Run `mimi args`.
+pub fn run(args: &[&str]) -> Output {
+    mimi().args(args).output().expect("run mimi")
+}
+
+/// Run, expect success, return stdout.
+pub fn ok(args: &[&str]) -> String {
+    let out = run(args);
+    assert!(
+        out.status.success(),
+        "mimi {args:?} failed: {}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+/// A free loopback port for a listener whose address others must know before it starts.
+pub fn free_port() -> u16 {
+    // Below Linux's ephemeral range (32768-60999), so no outgoing connection can take the
+    // port between this check and the listener binding it.
+    loop {
+        let mut b = [0u8; 2];
+        getrandom::fill(&mut b).expect("random");
+        let port = 20_000 + u16::from_le_bytes(b) % 12_000;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// A temporary directory removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    /// A new directory `mimi-<tag>-<random>` in the system's temporary directory.
+    pub fn new(tag: &str) -> TempDir {
+        let mut b = [0u8; 6];
+        getrandom::fill(&mut b).expect("random");
+        let dir = std::env::temp_dir().join(format!("mimi-{tag}-{}", hex::encode(b)));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
