@@ -1,7 +1,9 @@
 //! `mimi demo`: three providers on loopback (hub a.example, followers b.example and
 //! c.example), each with its own listeners, mutual-TLS certificates from a private CA and
 //! SQLite file; alice (a), bob (b) and cathy (c) run the six flows of protocol-06 §3 through
-//! the client library and the providers' client APIs. Each step is printed as it happens,
+//! the client library and the providers' client APIs; alice finds bob by his phone number
+//! through identifier discovery (a distribution point and b.example as mapping authority).
+//! Each step is printed as it happens,
 //! with the federation requests it caused and every decrypted message; the run ends with a
 //! summary and checks, and exits non-zero if any check fails (docs/decisions/0077).
 
@@ -10,21 +12,29 @@ mod wire_log;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
 use mimi_client::{ClientEvent, RemoteApi};
 use mimi_content::MessageId;
+use mimi_discovery::{
+    AuthorityConfig, FileCodeSender, MappingAuthority, RECOMMENDED_VALIDITY_SECS, Signer, Sii,
+    SsiEntry, TrustSet,
+};
+use mimi_dp::{DpFiles, DpOptions, DpState};
+use mimi_lookup::rand_core::OsRng;
 use mimi_room::policy::Preset;
 use mimi_server::config::Config;
 use mimi_server::init::{InitOptions, init};
 use mimi_server::serve::{Running, start};
 use mimi_store::Store;
-use mimi_types::id::{ProviderDomain, RoomUri};
+use mimi_types::id::{ProviderDomain, RoomUri, UserUri};
 
 use crate::client::profile::Profile;
 use crate::client::render;
 use crate::client::session::{Seen, Session};
+use crate::discovery_cmd::{DpClient, err, lookup, publish};
 use crate::error::CliError;
 
 const DOMAINS: [&str; 3] = ["a.example", "b.example", "c.example"];
@@ -141,6 +151,117 @@ struct Received {
     id: MessageId,
 }
 
+/// Identifier discovery beside the providers: a distribution point, and b.example as the
+/// mapping authority for its users' phone numbers (it proves control by a one-time code).
+struct Discovery {
+    dp: DpClient,
+    token: String,
+    authority: MappingAuthority<FileCodeSender>,
+    trust: TrustSet,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// Start the distribution point on a free loopback port and b.example's authority.
+async fn start_discovery(dir: &std::path::Path) -> Result<Discovery, CliError> {
+    let files = DpFiles::open(dir.join("dp")).map_err(err)?;
+    let token = files.publisher_token().map_err(err)?;
+    let state = Arc::new(DpState::open(files, &DpOptions::default()).map_err(err)?);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .map_err(CliError::Runtime)?;
+    let addr = listener.local_addr().map_err(CliError::Runtime)?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(mimi_dp::serve(listener, state, async move {
+        let _ = stopped.await;
+    }));
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).map_err(CliError::Random)?;
+    let signer = Signer::from_secret(ProviderDomain::parse("b.example")?, &secret);
+    let codes = dir.join("b.example-authority");
+    std::fs::create_dir_all(&codes).map_err(|e| CliError::Read {
+        path: codes.display().to_string(),
+        source: e,
+    })?;
+    let authority = MappingAuthority::provider(
+        signer,
+        AuthorityConfig::default(),
+        FileCodeSender::new(codes),
+    )
+    .map_err(err)?;
+    let mut trust = TrustSet::new();
+    trust.insert(authority.trust_entry().map_err(err)?);
+    println!(
+        "distribution point: http://{addr} (stores only sealed records under OPRF-keyed indices)"
+    );
+    Ok(Discovery {
+        dp: DpClient::new(&format!("http://{addr}"))?,
+        token,
+        authority,
+        trust,
+        stop,
+        task,
+    })
+}
+
+/// Bob proves his phone number to b.example, which signs the mapping to his user URI and
+/// publishes it sealed at the distribution point; alice looks the number up (written
+/// differently) and verifies the answer. The user alice found.
+async fn find_bob_by_phone(
+    demo: &mut Demo,
+    discovery: &mut Discovery,
+) -> Result<UserUri, CliError> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let bob = demo.user("bob").mimi.user_uri().clone();
+    let sii = Sii::parse(BOB_PHONE).map_err(err)?;
+    let authority = &mut discovery.authority;
+    let challenge = authority
+        .start_proof(&sii, std::slice::from_ref(&bob), now, &mut OsRng)
+        .map_err(err)?;
+    let code = authority
+        .sender()
+        .last_code_for(&sii)
+        .map_err(err)?
+        .ok_or_else(|| err("the authority sent no code"))?;
+    println!(
+        "  b.example sends a one-time code to {} (the demo's SMS is {}); bob enters {code}",
+        sii.as_str(),
+        authority.sender().path().display()
+    );
+    let proof = authority
+        .complete_proof(&challenge, &code, now)
+        .map_err(err)?;
+    let assertion = authority
+        .issue(
+            &proof,
+            &sii,
+            vec![SsiEntry::new(bob.clone(), 0)],
+            RECOMMENDED_VALIDITY_SECS,
+            now,
+        )
+        .map_err(err)?;
+    publish(&discovery.dp, &sii, &assertion, &discovery.token, now).await?;
+    println!(
+        "  b.example signs {} → {bob} and publishes it, sealed, at the distribution point",
+        sii.as_str()
+    );
+    let asked = Sii::parse(ALICE_TYPES).map_err(err)?;
+    let (outcome, _) = lookup(&discovery.dp, &asked, &discovery.trust, now).await?;
+    let found = outcome
+        .ssis()
+        .first()
+        .map(|e| e.ssi().clone())
+        .ok_or_else(|| err(format!("no verified mapping for {ALICE_TYPES}")))?;
+    println!("  alice looks up {ALICE_TYPES}: {found}, signed by b.example and verified");
+    Ok(found)
+}
+
+/// Bob's phone number, and how alice writes it.
+const BOB_PHONE: &str = "+12025550101";
+const ALICE_TYPES: &str = "+1 (202) 555-0101";
+
 /// The demo's world: providers and users.
 struct Demo {
     dir: PathBuf,
@@ -256,7 +377,7 @@ impl Demo {
 }
 
 /// Run the six flows; the checks to report.
-async fn flows(demo: &mut Demo) -> Result<(Checks, RoomUri), CliError> {
+async fn flows(demo: &mut Demo, discovery: &mut Discovery) -> Result<(Checks, RoomUri), CliError> {
     let mut checks = Checks::default();
     demo.register("alice", "a.example", "laptop").await?;
     demo.register("bob", "b.example", "phone").await?;
@@ -275,9 +396,13 @@ async fn flows(demo: &mut Demo) -> Result<(Checks, RoomUri), CliError> {
 
     step(
         "2.",
-        "alice adds bob: a.example claims a KeyPackage of bob's from b.example, alice commits, the hub fans out",
+        "alice finds bob by his phone number, then adds him: a.example claims a KeyPackage of bob's from b.example, alice commits, the hub fans out",
     );
-    let bob = demo.user("bob").mimi.user_uri().clone();
+    let bob = find_bob_by_phone(demo, discovery).await?;
+    checks.check(
+        "alice found bob's user URI by his phone number (verified mapping)",
+        &bob == demo.user("bob").mimi.user_uri(),
+    );
     demo.user("alice").add(&room, &[bob]).await?;
     demo.settle().await?;
     checks.check(
@@ -431,7 +556,8 @@ pub fn run(args: DemoArgs) -> Result<(), CliError> {
             users: BTreeMap::new(),
             received: BTreeMap::new(),
         };
-        let outcome = flows(&mut demo).await;
+        let mut discovery = start_discovery(&dir).await?;
+        let outcome = flows(&mut demo, &mut discovery).await;
         let passed = match &outcome {
             Ok((checks, _)) => summary(&demo, checks).await?,
             Err(_) => false,
@@ -450,6 +576,8 @@ pub fn run(args: DemoArgs) -> Result<(), CliError> {
             let _ = tokio::signal::ctrl_c().await;
         }
         demo.stop().await;
+        let _ = discovery.stop.send(());
+        let _ = tokio::time::timeout(Duration::from_secs(10), discovery.task).await;
         outcome?;
         if passed {
             println!("\nall checks passed");

@@ -23,7 +23,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use mimi_discovery::{
-    Authority, AuthorityConfig, ChallengeId, FileCodeSender, KeyId, LookupRejection,
+    Authority, AuthorityConfig, ChallengeId, FileCodeSender, KeyId, LookupOutcome, LookupRejection,
     MappingAuthority, Permissions, RECOMMENDED_VALIDITY_SECS, RevocationSet, Signer, Sii, SsiEntry,
     TrustSet, check_lookup,
 };
@@ -135,7 +135,7 @@ const CHALLENGES_FILE: &str = "challenges";
 const TRUST_HEADER: &str =
     "# mimi discovery trust file: authority ID kid=HEX key=HEX provider=DOMAIN";
 
-fn err(e: impl std::fmt::Display) -> CliError {
+pub(crate) fn err(e: impl std::fmt::Display) -> CliError {
     CliError::Discovery(e.to_string())
 }
 
@@ -377,39 +377,76 @@ fn issue(dir: &Path, sii: &str, code: &str, dp: &str, token: &Path) -> Result<()
     let token = fs::read_to_string(token).map_err(io_err(token))?;
     let client = DpClient::new(dp)?;
     runtime()?.block_on(async {
-        let (public, secret) = client.evaluate(&sii).await?;
-        let record = secret.seal(&assertion, &mut OsRng).map_err(err)?;
-        let upload = UploadRequest::new(
-            vec![UploadEntry {
-                index: *secret.index(),
-                expires_at: now + RECOMMENDED_VALIDITY_SECS,
-                record,
-            }],
-            vec![],
-        )
-        .map_err(err)?;
-        let body = client
-            .post("/discovery/v1/upload", upload.encode(), Some(token.trim()))
-            .await?;
-        let response = UploadResponse::decode(&body).map_err(err)?;
-        match response.statuses.first() {
-            Some(s) if s.is_stored() => {
-                println!("published at {dp} (DP key {:?}): {s:?}", public.id());
-                Ok(())
-            }
-            other => Err(err(format!("the DP refused the record: {other:?}"))),
-        }
+        let key_id = publish(&client, &sii, &assertion, token.trim(), now).await?;
+        println!("published at {dp} (DP key {key_id})");
+        Ok(())
     })
 }
 
+/// Seal `assertion` for `sii` with the secret from the DP's (verified) evaluation and upload
+/// it with the publisher `token`. The DP key's id, as hex.
+pub(crate) async fn publish(
+    client: &DpClient,
+    sii: &Sii,
+    assertion: &[u8],
+    token: &str,
+    now: u64,
+) -> Result<String, CliError> {
+    let (public, secret) = client.evaluate(sii).await?;
+    let record = secret.seal(assertion, &mut OsRng).map_err(err)?;
+    let upload = UploadRequest::new(
+        vec![UploadEntry {
+            index: *secret.index(),
+            expires_at: now + RECOMMENDED_VALIDITY_SECS,
+            record,
+        }],
+        vec![],
+    )
+    .map_err(err)?;
+    let body = client
+        .post("/discovery/v1/upload", upload.encode(), Some(token))
+        .await?;
+    let response = UploadResponse::decode(&body).map_err(err)?;
+    match response.statuses.first() {
+        Some(s) if s.is_stored() => Ok(format!("{:?}", public.id())),
+        other => Err(err(format!("the DP refused the record: {other:?}"))),
+    }
+}
+
+/// Look `sii` up at the DP: evaluate (proof checked), fetch the sealed records, open them and
+/// check the assertions inside against `trust` (docs/discovery.md §6.3). The outcome and how
+/// many records did not open.
+pub(crate) async fn lookup(
+    client: &DpClient,
+    sii: &Sii,
+    trust: &TrustSet,
+    now: u64,
+) -> Result<(LookupOutcome, usize), CliError> {
+    let (_, secret) = client.evaluate(sii).await?;
+    let body = client
+        .post(
+            "/discovery/v1/lookup",
+            LookupRequest {
+                index: *secret.index(),
+            }
+            .encode(),
+            None,
+        )
+        .await?;
+    let response = LookupResponse::decode(&body).map_err(err)?;
+    let (records, unopened) = secret.open_all(&response);
+    let outcome = check_lookup(sii, &records, now, trust, &RevocationSet::new());
+    Ok((outcome, unopened))
+}
+
 /// A tiny HTTP client for the DP.
-struct DpClient {
+pub(crate) struct DpClient {
     base: String,
     http: Client<HttpConnector, Full<Bytes>>,
 }
 
 impl DpClient {
-    fn new(base: &str) -> Result<Self, CliError> {
+    pub(crate) fn new(base: &str) -> Result<Self, CliError> {
         let base = base.trim_end_matches('/');
         let rest = base
             .strip_prefix("http://")
@@ -547,22 +584,7 @@ pub fn run_lookup(args: LookupArgs) -> Result<(), CliError> {
     let sii = Sii::parse(&args.sii).map_err(err)?;
     let trust = read_trust(&args.trust)?;
     let client = DpClient::new(&args.dp)?;
-    let (records, unopened) = runtime()?.block_on(async {
-        let (_, secret) = client.evaluate(&sii).await?;
-        let body = client
-            .post(
-                "/discovery/v1/lookup",
-                LookupRequest {
-                    index: *secret.index(),
-                }
-                .encode(),
-                None,
-            )
-            .await?;
-        let response = LookupResponse::decode(&body).map_err(err)?;
-        Ok::<_, CliError>(secret.open_all(&response))
-    })?;
-    let outcome = check_lookup(&sii, &records, now_secs(), &trust, &RevocationSet::new());
+    let (outcome, unopened) = runtime()?.block_on(lookup(&client, &sii, &trust, now_secs()))?;
     if unopened > 0 {
         println!("{unopened} record(s) did not open (not for this identifier, or altered)");
     }

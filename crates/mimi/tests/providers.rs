@@ -326,6 +326,10 @@ fn demo_runs_the_six_flows_and_passes_its_checks() {
         assert!(stdout.contains(flow), "{flow} missing: {stdout}");
     }
     assert!(stdout.contains("bob sees: [") && stdout.contains("c.example/u/cathy: Hi everyone"));
+    assert!(
+        stdout.contains("alice looks up +1 (202) 555-0101: mimi://b.example/u/bob, signed by b.example and verified"),
+        "{stdout}"
+    );
     assert!(!stdout.contains("FAILED"), "{stdout}");
     assert!(stdout.trim_end().ends_with("all checks passed"), "{stdout}");
 }
