@@ -106,9 +106,7 @@ async fn start_providers(dir: &std::path::Path) -> Result<BTreeMap<String, Node>
     for d in DOMAINS {
         ports.insert(d.to_string(), free_port()?);
     }
-    let now_secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
+    let now_secs = crate::discovery_cmd::now_secs() as i64;
     let mut nodes = BTreeMap::new();
     for d in DOMAINS {
         let peers = ports
@@ -211,9 +209,7 @@ async fn find_bob_by_phone(
     demo: &mut Demo,
     discovery: &mut Discovery,
 ) -> Result<UserUri, CliError> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now = crate::discovery_cmd::now_secs();
     let bob = demo.user("bob").mimi.user_uri().clone();
     let sii = Sii::parse(BOB_PHONE).map_err(err)?;
     let authority = &mut discovery.authority;

@@ -143,10 +143,8 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> CliError + '_ {
     move |e| CliError::Discovery(format!("{}: {e}", path.display()))
 }
 
-fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+pub(crate) fn now_secs() -> u64 {
+    mimi_server::provider::now_ms() / 1000
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, CliError> {

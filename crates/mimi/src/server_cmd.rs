@@ -56,9 +56,7 @@ pub fn run_init(args: InitArgs) -> Result<(), CliError> {
             .ok_or_else(|| CliError::Usage(format!("--peer {p}: expected DOMAIN=HOST:PORT")))?;
         peers.push((d.to_string(), addr.to_string()));
     }
-    let now_secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
+    let now_secs = (mimi_server::provider::now_ms() / 1000) as i64;
     let dir = args.dir.unwrap_or_else(|| PathBuf::from(domain.as_str()));
     let config = init(&InitOptions {
         domain,
