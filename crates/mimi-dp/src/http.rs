@@ -13,13 +13,12 @@ use axum::routing::{get, post};
 use mimi_lookup::limits::MAX_MESSAGE_LEN;
 use mimi_lookup::rand_core::OsRng;
 use mimi_lookup::{
-    DistributionPoint, Error, MemoryStore, PublisherId, RateLimiter, RatePolicy, UploadResponse,
+    DistributionPoint, Error, encode_key_info, MemoryStore, PublisherId, RateLimiter, RatePolicy, UploadResponse,
 };
 use subtle::ConstantTimeEq;
 use tokio::sync::Mutex;
 
 use crate::files::DpFiles;
-use crate::keyinfo::encode_key_info;
 use crate::{CBOR, DpError, now_ms};
 
 /// Tunables of a DP.

@@ -17,11 +17,9 @@
 
 mod files;
 mod http;
-mod keyinfo;
 
 pub use files::{DpFiles, KEY_FILE, STORE_FILE, TOKEN_FILE};
 pub use http::{DpOptions, DpState, router, serve};
-pub use keyinfo::{KEY_INFO_LEN, decode_key_info, encode_key_info};
 
 /// The media type of every request and response body (except error texts).
 pub const CBOR: &str = "application/cbor";

@@ -8,7 +8,8 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
-use mimi_dp::{DpFiles, DpOptions, DpState, STORE_FILE, decode_key_info, router};
+use mimi_dp::{DpFiles, DpOptions, DpState, STORE_FILE, router};
+use mimi_lookup::decode_key_info;
 use mimi_lookup::rand_core::OsRng;
 use mimi_lookup::{
     Evaluation, LookupRequest, LookupResponse, RatePolicy, UploadEntry, UploadRequest,

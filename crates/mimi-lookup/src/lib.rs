@@ -25,6 +25,7 @@
 mod cbor;
 pub mod dp;
 pub mod error;
+mod keyinfo;
 pub mod limits;
 pub mod oprf;
 pub mod ratelimit;
@@ -36,6 +37,7 @@ pub mod wire;
 
 pub use dp::DistributionPoint;
 pub use error::Error;
+pub use keyinfo::{KEY_INFO_LEN, decode_key_info, encode_key_info};
 pub use oprf::{
     BlindState, BlindedQuery, DpKey, DpPublicKey, Evaluation, KeyId, blind, blind_batch, evaluate,
     finalize, finalize_batch,

@@ -524,7 +524,7 @@ impl DpClient {
         let info = self
             .request(Method::GET, "/discovery/v1/key", None, None)
             .await?;
-        let (_, public) = mimi_dp::decode_key_info(&info).map_err(err)?;
+        let (_, public) = mimi_lookup::decode_key_info(&info).map_err(err)?;
         let id = ConnectionId::parse(sii.as_str())?;
         let (state, query) = mimi_lookup::blind(&public, &id, &mut OsRng).map_err(err)?;
         let body = self

@@ -1,7 +1,8 @@
 //! The body of `GET /discovery/v1/key`: `KeyInfo = [1, key_id: bstr .size 8,
 //! public_key: bstr .size 32]` in deterministic CBOR (a fixed 45 bytes).
 
-use mimi_lookup::{DpPublicKey, Error, KeyId};
+use crate::error::Error;
+use crate::oprf::{DpPublicKey, KeyId};
 
 /// Length of an encoded key info.
 pub const KEY_INFO_LEN: usize = 3 + 8 + 2 + 32;
@@ -42,12 +43,13 @@ pub fn decode_key_info(bytes: &[u8]) -> Result<(KeyId, DpPublicKey), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mimi_lookup::DpKey;
-    use rand_core::OsRng;
+    use crate::oprf::DpKey;
+    use rand_chacha::ChaCha20Rng;
+    use rand_core::SeedableRng;
 
     #[test]
     fn round_trip_and_strictness() {
-        let key = DpKey::generate(&mut OsRng).expect("key");
+        let key = DpKey::generate(&mut ChaCha20Rng::seed_from_u64(7)).expect("key");
         let bytes = encode_key_info(key.public());
         assert_eq!(bytes.len(), KEY_INFO_LEN);
         let (id, public) = decode_key_info(&bytes).expect("decodes");
