@@ -15,12 +15,17 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use mimi_types::id::ProviderDomain;
 
 use crate::assertion::{MappingAssertion, SsiEntry};
+use crate::cose;
 use crate::error::Error;
 use crate::limits::MAX_LOOKUP_ITEMS;
+use crate::object::ObjectKind;
 use crate::revocations::RevocationSet;
 use crate::sii::Sii;
 use crate::trust::{KeyId, TrustSet};
-use crate::verify::{VerifiedAssertion, apply_revocations, authenticate, check_time};
+use crate::verify::{
+    VerifiedAssertion, VerifiedRevocation, apply_revocations, authenticate, check_time,
+    verify_revocation,
+};
 
 /// Why one item of a lookup answer was not used.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +78,9 @@ pub struct LookupOutcome {
     /// Authorities whose newest item was below the client's floor (the answer is stale or
     /// rolled back for them; ask another distribution point).
     pub stale: Vec<ProviderDomain>,
+    /// The verified revocations that came with the answer, applied together with the
+    /// caller's (a client may keep them for later lookups).
+    pub revocations: Vec<VerifiedRevocation>,
 }
 
 impl LookupOutcome {
@@ -131,6 +139,19 @@ pub fn check_lookup_with_floor<B: AsRef<[u8]>>(
             reject(index, LookupRejection::Duplicate);
             continue;
         }
+        if cose::parse(bytes, ObjectKind::Revocation).is_ok() {
+            // A revocation served with the assertions (§6.3 step 2): verified, and applied only
+            // if it concerns the SII asked about (a serial names one of its signer's own
+            // assertions, which step 3 already restricts to this SII).
+            match verify_revocation(bytes, now, trust) {
+                Err(e) => reject(index, LookupRejection::Invalid(e)),
+                Ok(v) if v.revocation().target().sii().is_some_and(|s| s != sii) => {
+                    reject(index, LookupRejection::OtherSii);
+                }
+                Ok(v) => out.revocations.push(v),
+            }
+            continue;
+        }
         match authenticate(bytes, trust) {
             Err(e) => reject(index, LookupRejection::Invalid(e)),
             Ok((assertion, _)) if assertion.sii() != sii => {
@@ -148,6 +169,17 @@ pub fn check_lookup_with_floor<B: AsRef<[u8]>>(
             }
         }
     }
+    let served;
+    let revocations = if out.revocations.is_empty() {
+        revocations
+    } else {
+        let mut all = revocations.clone();
+        for v in &out.revocations {
+            all.add(v);
+        }
+        served = all;
+        &served
+    };
     for (authority, group) in groups {
         let Some(newest) = group.iter().map(|c| c.assertion.serial()).max() else {
             continue;

@@ -263,3 +263,67 @@ fn an_oversized_answer_is_cut() {
         .count();
     assert_eq!(excess, 2);
 }
+
+#[test]
+fn revocations_served_with_the_answer_are_verified_and_applied() {
+    // A distribution point serves revocations beside the assertions (docs/discovery.md §6.3
+    // step 2): the client needs no other channel to learn of a removal.
+    let t = trust();
+    let bob = bob_phone();
+    let none = RevocationSet::new();
+    let removal = revocation(&b_signer(), NOW, RevocationTarget::Sii(bob.clone()));
+    let answer = [bob_assertion_bytes(), removal.clone()];
+    let out = check_lookup(&bob, &answer, NOW, &t, &none);
+    assert!(out.mappings.is_empty(), "{:?}", out.mappings);
+    assert_eq!(out.revocations.len(), 1);
+    assert_eq!(
+        out.rejected,
+        [Rejected {
+            index: 0,
+            reason: LookupRejection::Invalid(Error::Revoked)
+        }]
+    );
+
+    // A revocation for another SII is a substitution and does not touch bob's mapping.
+    let other = revocation(&b_signer(), NOW, RevocationTarget::Sii(sii("+12025550102")));
+    let out = check_lookup(&bob, &[bob_assertion_bytes(), other], NOW, &t, &none);
+    assert_eq!(ssis(&out), ["mimi://b.example/u/bob"]);
+    assert_eq!(out.rejected[0].reason, LookupRejection::OtherSii);
+    assert!(out.revocations.is_empty());
+
+    // A forged revocation (an untrusted signer) is rejected and removes nothing.
+    let forged = revocation(&evil_signer(), NOW, RevocationTarget::Sii(bob.clone()));
+    let out = check_lookup(&bob, &[bob_assertion_bytes(), forged], NOW, &t, &none);
+    assert_eq!(ssis(&out), ["mimi://b.example/u/bob"]);
+    assert!(matches!(
+        out.rejected[0].reason,
+        LookupRejection::Invalid(Error::UnknownAuthority { .. })
+    ));
+
+    // A serial revocation removes exactly that assertion; a newer serial is not covered.
+    let by_serial = revocation(&b_signer(), NOW, RevocationTarget::Serial(1));
+    let out = check_lookup(
+        &bob,
+        &[bob_assertion_bytes(), by_serial.clone()],
+        NOW,
+        &t,
+        &none,
+    );
+    assert!(out.mappings.is_empty());
+    let newer = signed(&b_signer(), 2, &bob, &["mimi://b.example/u/bob"]);
+    let out = check_lookup(&bob, &[newer, by_serial], NOW, &t, &none);
+    assert_eq!(ssis(&out), ["mimi://b.example/u/bob"]);
+
+    // An assertion issued after an SII revocation is not covered by it (§13.3).
+    let reissued = assertion_at(
+        &b_signer(),
+        3,
+        &bob,
+        &["mimi://b.example/u/bob"],
+        NOW + 1,
+        NOW + 10 * DAY,
+    );
+    let reissued = b_signer().sign_assertion(&reissued).unwrap();
+    let out = check_lookup(&bob, &[reissued, removal], NOW + 2, &t, &none);
+    assert_eq!(ssis(&out), ["mimi://b.example/u/bob"]);
+}

@@ -13,7 +13,8 @@ use axum::routing::{get, post};
 use mimi_lookup::limits::MAX_MESSAGE_LEN;
 use mimi_lookup::rand_core::OsRng;
 use mimi_lookup::{
-    DistributionPoint, Error, encode_key_info, MemoryStore, PublisherId, RateLimiter, RatePolicy, UploadResponse,
+    DistributionPoint, Error, MemoryStore, PublisherId, RateLimiter, RatePolicy, UploadResponse,
+    encode_key_info,
 };
 use subtle::ConstantTimeEq;
 use tokio::sync::Mutex;
