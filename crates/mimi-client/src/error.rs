@@ -30,6 +30,16 @@ pub enum ClientError {
         /// The provider's reason.
         message: String,
     },
+    /// A distribution point refused a request or answered something invalid (identifier
+    /// discovery).
+    #[error("distribution point: {0}")]
+    Discovery(String),
+    /// A distribution point's evaluation budget for this requester is used up.
+    #[error("rate limited by the distribution point: retry in {retry_after_secs} s")]
+    RateLimited {
+        /// Seconds until it would answer (its `Retry-After`).
+        retry_after_secs: u64,
+    },
     /// The provider could not be reached, or its answer could not be read.
     #[error("client API transport: {0}")]
     Transport(String),

@@ -12,13 +12,17 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod discovery;
 mod error;
+pub mod ohttp;
 pub mod remote;
 mod requests;
 mod room;
 mod state;
 
+pub use discovery::{DiscoveryClient, Found, Publication};
 pub use error::ClientError;
+pub use ohttp::Relay;
 pub use openmls_basic_credential::SignatureKeyPair;
 pub use remote::{EventStream, HubKeys, RemoteApi};
 pub use requests::GroupInfoKey;

@@ -96,6 +96,14 @@ pub enum Error {
     /// Exported mapping-authority state does not decode, or belongs to another authority.
     #[error("bad mapping authority state: {0}")]
     State(Malformed),
+    /// A trust file line cannot be read ([`crate::parse_trust_file`]).
+    #[error("trust file line {line}: {reason}")]
+    TrustFile {
+        /// The line, counting from 1.
+        line: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 impl From<Malformed> for Error {

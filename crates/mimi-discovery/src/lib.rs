@@ -65,6 +65,7 @@ mod revocations;
 mod signer;
 mod sii;
 mod trust;
+mod trust_file;
 mod verify;
 
 pub use assertion::{MappingAssertion, SsiEntry};
@@ -83,6 +84,7 @@ pub use sii::Sii;
 pub use trust::{
     Authority, DomainScope, KeyId, Permissions, Reach, SiiPattern, SiiScope, TrustSet,
 };
+pub use trust_file::{TRUST_FILE_HEADER, format_trust_line, parse_trust_file};
 pub use verify::{
     Verdict, VerifiedAssertion, VerifiedRevocation, decode_assertion, decode_revocation, verify,
     verify_assertion, verify_revocation,

@@ -46,6 +46,14 @@ impl Sii {
         }
     }
 
+    /// The same identifier as a MIMI connection identifier (what `mimi-lookup` blinds).
+    pub fn to_connection_id(&self) -> ConnectionId {
+        match self {
+            Sii::Phone(p) => ConnectionId::Phone(p.clone()),
+            Sii::Email(e) => ConnectionId::Email(e.clone()),
+        }
+    }
+
     /// The wire kind code: 1 for a phone number, 2 for an email address.
     pub fn kind_code(&self) -> u64 {
         match self {

@@ -73,7 +73,8 @@ impl From<Result<VerifiedAssertion, Error>> for Verdict {
                 | Error::TooManyAttempts
                 | Error::ProofRejected(_)
                 | Error::ProofRequired(_)
-                | Error::Delivery(_) => Verdict::NotAuthorized,
+                | Error::Delivery(_)
+                | Error::TrustFile { .. } => Verdict::NotAuthorized,
                 Error::NotYetValid { .. } => Verdict::NotYetValid,
                 Error::Expired { .. } => Verdict::Expired,
                 Error::Revoked => Verdict::Revoked,

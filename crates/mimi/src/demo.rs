@@ -16,11 +16,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use mimi_client::{ClientEvent, RemoteApi};
+use mimi_client::{ClientEvent, DiscoveryClient, RemoteApi};
 use mimi_content::MessageId;
 use mimi_discovery::{
-    AuthorityConfig, FileCodeSender, MappingAuthority, RECOMMENDED_VALIDITY_SECS, Signer, Sii,
-    SsiEntry, TrustSet,
+    AuthorityConfig, FileCodeSender, MappingAuthority, RECOMMENDED_VALIDITY_SECS, RevocationSet,
+    Signer, Sii, SsiEntry, TrustSet,
 };
 use mimi_dp::{DpFiles, DpOptions, DpState};
 use mimi_lookup::rand_core::OsRng;
@@ -34,7 +34,7 @@ use mimi_types::id::{ProviderDomain, RoomUri, UserUri};
 use crate::client::profile::Profile;
 use crate::client::render;
 use crate::client::session::{Seen, Session};
-use crate::discovery_cmd::{DpClient, err, lookup, publish};
+use crate::discovery_cmd::{err, publish_at};
 use crate::error::CliError;
 
 const DOMAINS: [&str; 3] = ["a.example", "b.example", "c.example"];
@@ -152,7 +152,7 @@ struct Received {
 /// Identifier discovery beside the providers: a distribution point, and b.example as the
 /// mapping authority for its users' phone numbers (it proves control by a one-time code).
 struct Discovery {
-    dp: DpClient,
+    dp: DiscoveryClient,
     token: String,
     authority: MappingAuthority<FileCodeSender>,
     trust: TrustSet,
@@ -193,7 +193,7 @@ async fn start_discovery(dir: &std::path::Path) -> Result<Discovery, CliError> {
         "distribution point: http://{addr} (stores only sealed records under OPRF-keyed indices)"
     );
     Ok(Discovery {
-        dp: DpClient::new(&format!("http://{addr}"))?,
+        dp: DiscoveryClient::new(&format!("http://{addr}"))?,
         token,
         authority,
         trust,
@@ -238,17 +238,31 @@ async fn find_bob_by_phone(
             now,
         )
         .map_err(err)?;
-    publish(&discovery.dp, &sii, &assertion, &discovery.token, now).await?;
+    publish_at(
+        &discovery.dp,
+        &sii,
+        &[(&assertion, now + RECOMMENDED_VALIDITY_SECS)],
+        &discovery.token,
+    )
+    .await?;
     println!(
         "  b.example signs {} → {bob} and publishes it, sealed, at the distribution point",
         sii.as_str()
     );
     let asked = Sii::parse(ALICE_TYPES).map_err(err)?;
-    let (outcome, _) = lookup(&discovery.dp, &asked, &discovery.trust, now).await?;
-    let found = outcome
-        .ssis()
-        .first()
-        .map(|e| e.ssi().clone())
+    let found = discovery
+        .dp
+        .lookup(
+            &asked,
+            &discovery.trust,
+            &RevocationSet::new(),
+            &Default::default(),
+            now,
+        )
+        .await?;
+    let found = found
+        .best()
+        .cloned()
         .ok_or_else(|| err(format!("no verified mapping for {ALICE_TYPES}")))?;
     println!("  alice looks up {ALICE_TYPES}: {found}, signed by b.example and verified");
     Ok(found)

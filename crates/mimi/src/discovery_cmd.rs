@@ -12,28 +12,18 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use ed25519_dalek::VerifyingKey;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
-use hyper::{Method, Request, StatusCode, header};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use mimi_client::{DiscoveryClient, Found, Publication, Relay};
 use mimi_discovery::{
-    Authority, AuthorityConfig, ChallengeId, FileCodeSender, KeyId, LookupOutcome, LookupRejection,
-    MappingAuthority, Permissions, RECOMMENDED_VALIDITY_SECS, RevocationSet, Signer, Sii, SsiEntry,
-    TrustSet, check_lookup,
+    AuthorityConfig, ChallengeId, FileCodeSender, LookupRejection, MappingAuthority, Permissions,
+    RECOMMENDED_VALIDITY_SECS, RevocationSet, RevocationTarget, Signer, Sii, SsiEntry,
+    TRUST_FILE_HEADER, TrustSet, format_trust_line, parse_trust_file,
 };
 use mimi_dp::{DpFiles, DpOptions, DpState};
+use mimi_lookup::DpPublicKey;
 use mimi_lookup::rand_core::OsRng;
-use mimi_lookup::{
-    DpPublicKey, Evaluation, LookupRequest, LookupResponse, LookupSecret, UploadEntry,
-    UploadRequest, UploadResponse,
-};
-use mimi_types::id::{ConnectionId, ProviderDomain, UserUri};
+use mimi_types::id::{ProviderDomain, UserUri};
 
 use crate::error::CliError;
 
@@ -97,12 +87,39 @@ pub enum AuthorityCommand {
         /// The one-time code the recipient received.
         #[arg(long)]
         code: String,
-        /// The distribution point, `http://host:port`.
+        #[command(flatten)]
+        publish: PublishArgs,
+    },
+    /// Re-issue the latest assertion of an SII (control proven within the renewal window) and
+    /// publish it.
+    Renew {
+        /// The authority's directory.
         #[arg(long)]
-        dp: String,
-        /// The DP's publisher token file (`publisher-token` in its data directory).
+        dir: PathBuf,
+        /// The phone number or email address, as written.
         #[arg(long)]
-        dp_token: PathBuf,
+        sii: String,
+        #[command(flatten)]
+        publish: PublishArgs,
+    },
+    /// Sign a revocation (the recipient or the SII's issuer asked for it) and publish it:
+    /// of one SSI's mapping (`--ssi`), of one assertion (`--serial`), or of every mapping of
+    /// the SII (neither).
+    Revoke {
+        /// The authority's directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// The phone number or email address, as written.
+        #[arg(long)]
+        sii: String,
+        /// Revoke only the mapping to this SSI.
+        #[arg(long, conflicts_with = "serial")]
+        ssi: Option<String>,
+        /// Revoke only the assertion with this serial.
+        #[arg(long)]
+        serial: Option<u64>,
+        #[command(flatten)]
+        publish: PublishArgs,
     },
     /// Print the trust entry verifiers need for this authority (save it as a trust file).
     Trust {
@@ -115,25 +132,83 @@ pub enum AuthorityCommand {
     },
 }
 
+/// Where an authority publishes: a distribution point and its publisher token.
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// The distribution point, `http://host:port`.
+    #[arg(long)]
+    dp: String,
+    /// The DP's publisher token file (`publisher-token` in its data directory).
+    #[arg(long)]
+    dp_token: PathBuf,
+}
+
+/// How to reach a distribution point for lookups (`mimi lookup`, `mimi room add`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct DpArgs {
+    /// The distribution point, `http://host:port`.
+    #[arg(long, env = "MIMI_DP")]
+    pub dp: Option<String>,
+    /// The trust file: the authorities whose assertions count.
+    #[arg(long, env = "MIMI_TRUST")]
+    pub trust: Option<PathBuf>,
+    /// The DP's OPRF public key (64 hex digits), pinned: a DP announcing another is refused.
+    #[arg(long, env = "MIMI_DP_KEY")]
+    pub dp_key: Option<String>,
+    /// Send lookups through this OHTTP relay (`http://host:port[/path]`), so that the DP
+    /// cannot tell who asks.
+    #[arg(long, env = "MIMI_RELAY")]
+    pub relay: Option<String>,
+    /// The DP gateway's OHTTP key configurations (`application/ohttp-keys`, hex or a file);
+    /// fetched from the DP if not given.
+    #[arg(long, env = "MIMI_OHTTP_KEYS", requires = "relay")]
+    pub ohttp_keys: Option<String>,
+}
+
+impl DpArgs {
+    /// The client and trust set these options describe.
+    pub(crate) async fn connect(&self) -> Result<(DiscoveryClient, TrustSet), CliError> {
+        let (Some(dp), Some(trust)) = (&self.dp, &self.trust) else {
+            return Err(CliError::Usage(
+                "discovery needs --dp URL and --trust FILE (or MIMI_DP and MIMI_TRUST)".into(),
+            ));
+        };
+        let trust_set = read_trust(trust)?;
+        let mut client = DiscoveryClient::new(dp)?;
+        if let Some(key) = &self.dp_key {
+            let bytes: [u8; 32] = hex::decode(key.trim())?
+                .try_into()
+                .map_err(|_| CliError::Usage("--dp-key: expected 32 bytes of hex".into()))?;
+            client = client.pin_key(DpPublicKey::from_bytes(&bytes).map_err(err)?);
+        }
+        if let Some(relay) = &self.relay {
+            let keys = match &self.ohttp_keys {
+                Some(k) if Path::new(k).exists() => fs::read(k).map_err(io_err(Path::new(k)))?,
+                Some(k) => hex::decode(k.trim())?,
+                None => client.ohttp_keys().await?,
+            };
+            client = client.via_relay(Relay::new(relay, keys)?);
+        }
+        Ok((client, trust_set))
+    }
+}
+
 /// `mimi lookup`.
 #[derive(Debug, Args)]
 pub struct LookupArgs {
     /// The phone number or email address to look up, as written.
     sii: String,
-    /// The distribution point, `http://host:port`.
-    #[arg(long)]
-    dp: String,
-    /// The trust file: the authorities whose assertions count.
-    #[arg(long)]
-    trust: PathBuf,
+    #[command(flatten)]
+    dp: DpArgs,
 }
 
 const KEY_FILE: &str = "authority.key";
 const CONF_FILE: &str = "authority.conf";
 const STATE_FILE: &str = "authority.state";
 const CHALLENGES_FILE: &str = "challenges";
-const TRUST_HEADER: &str =
-    "# mimi discovery trust file: authority ID kid=HEX key=HEX provider=DOMAIN";
+/// How long a distribution point keeps a revocation: the longest assertion lifetime (366
+/// days) and one day (docs/discovery.md §13.5).
+const REVOCATION_KEPT_SECS: u64 = 367 * 86_400;
 
 pub(crate) fn err(e: impl std::fmt::Display) -> CliError {
     CliError::Discovery(e.to_string())
@@ -308,9 +383,50 @@ fn authority(cmd: AuthorityCommand) -> Result<(), CliError> {
             dir,
             sii,
             code,
-            dp,
-            dp_token,
-        } => issue(&dir, &sii, &code, &dp, &dp_token),
+            publish,
+        } => issue(&dir, &sii, &code, &publish),
+        AuthorityCommand::Renew { dir, sii, publish } => {
+            let mut authority = load_authority(&dir)?;
+            let sii = Sii::parse(&sii).map_err(err)?;
+            let now = now_secs();
+            let assertion = authority.renew(&sii, now).map_err(err)?;
+            save_authority(&dir, &authority)?;
+            println!(
+                "renewed {} as serial {}",
+                sii.as_str(),
+                authority.last_serial()
+            );
+            publish_objects(
+                &publish,
+                &sii,
+                &[(&assertion, now + RECOMMENDED_VALIDITY_SECS)],
+            )
+        }
+        AuthorityCommand::Revoke {
+            dir,
+            sii,
+            ssi,
+            serial,
+            publish,
+        } => {
+            let mut authority = load_authority(&dir)?;
+            let sii = Sii::parse(&sii).map_err(err)?;
+            let target = match (ssi, serial) {
+                (Some(ssi), _) => RevocationTarget::Mapping {
+                    sii: sii.clone(),
+                    ssi: UserUri::parse(&ssi)?,
+                },
+                (None, Some(serial)) => RevocationTarget::Serial(serial),
+                (None, None) => RevocationTarget::Sii(sii.clone()),
+            };
+            let now = now_secs();
+            let revocation = authority.revoke(target, now).map_err(err)?;
+            save_authority(&dir, &authority)?;
+            println!("revoked for {}", sii.as_str());
+            // Published under the SII's index, beside what it revokes, for as long as anything
+            // it covers can be valid.
+            publish_objects(&publish, &sii, &[(&revocation, now + REVOCATION_KEPT_SECS)])
+        }
         AuthorityCommand::Trust { dir, out } => {
             let authority = load_authority(&dir)?;
             let provider = authority
@@ -321,10 +437,13 @@ fn authority(cmd: AuthorityCommand) -> Result<(), CliError> {
                 .cloned()
                 .ok_or_else(|| err("the authority has no provider domain"))?;
             let text = format!(
-                "{TRUST_HEADER}\nauthority {} kid={} key={} provider={provider}\n",
-                authority.id(),
-                hex::encode(authority.kid().as_bytes()),
-                hex::encode(authority.verifying_key().as_bytes()),
+                "{TRUST_FILE_HEADER}\n{}\n",
+                format_trust_line(
+                    authority.id(),
+                    authority.kid(),
+                    &authority.verifying_key(),
+                    &provider
+                ),
             );
             match out {
                 Some(path) => {
@@ -338,7 +457,7 @@ fn authority(cmd: AuthorityCommand) -> Result<(), CliError> {
     }
 }
 
-fn issue(dir: &Path, sii: &str, code: &str, dp: &str, token: &Path) -> Result<(), CliError> {
+fn issue(dir: &Path, sii: &str, code: &str, publish: &PublishArgs) -> Result<(), CliError> {
     let mut authority = load_authority(dir)?;
     let sii = Sii::parse(sii).map_err(err)?;
     let path = dir.join(CHALLENGES_FILE);
@@ -371,221 +490,62 @@ fn issue(dir: &Path, sii: &str, code: &str, dp: &str, token: &Path) -> Result<()
         authority.last_serial(),
         sii.as_str()
     );
+    publish_objects(
+        publish,
+        &sii,
+        &[(&assertion, now + RECOMMENDED_VALIDITY_SECS)],
+    )
+}
 
-    let token = fs::read_to_string(token).map_err(io_err(token))?;
-    let client = DpClient::new(dp)?;
+/// Seal and upload signed objects (each with the time until which the DP keeps it) for `sii`.
+fn publish_objects(
+    publish: &PublishArgs,
+    sii: &Sii,
+    objects: &[(&[u8], u64)],
+) -> Result<(), CliError> {
+    let token = fs::read_to_string(&publish.dp_token).map_err(io_err(&publish.dp_token))?;
+    let client = DiscoveryClient::new(&publish.dp)?;
     runtime()?.block_on(async {
-        let key_id = publish(&client, &sii, &assertion, token.trim(), now).await?;
-        println!("published at {dp} (DP key {key_id})");
+        let key = publish_at(&client, sii, objects, token.trim()).await?;
+        println!("published at {} (DP key {key:?})", publish.dp);
         Ok(())
     })
 }
 
-/// Seal `assertion` for `sii` with the secret from the DP's (verified) evaluation and upload
-/// it with the publisher `token`. The DP key's id, as hex.
-pub(crate) async fn publish(
-    client: &DpClient,
+/// Seal `objects` for `sii` under the DP's (verified) evaluation and upload them with the
+/// publisher `token`; every one must be stored. The DP key's id.
+pub(crate) async fn publish_at(
+    client: &DiscoveryClient,
     sii: &Sii,
-    assertion: &[u8],
+    objects: &[(&[u8], u64)],
     token: &str,
-    now: u64,
-) -> Result<String, CliError> {
-    let (public, secret) = client.evaluate(sii).await?;
-    let record = secret.seal(assertion, &mut OsRng).map_err(err)?;
-    let upload = UploadRequest::new(
-        vec![UploadEntry {
-            index: *secret.index(),
-            expires_at: now + RECOMMENDED_VALIDITY_SECS,
-            record,
-        }],
-        vec![],
-    )
-    .map_err(err)?;
-    let body = client
-        .post("/discovery/v1/upload", upload.encode(), Some(token))
-        .await?;
-    let response = UploadResponse::decode(&body).map_err(err)?;
-    match response.statuses.first() {
-        Some(s) if s.is_stored() => Ok(format!("{:?}", public.id())),
-        other => Err(err(format!("the DP refused the record: {other:?}"))),
+) -> Result<mimi_lookup::KeyId, CliError> {
+    let publications: Vec<_> = objects
+        .iter()
+        .map(|&(object, expires_at)| Publication { object, expires_at })
+        .collect();
+    let statuses = client.publish(token, sii, &publications).await?;
+    if let Some(refused) = statuses.iter().find(|s| !s.is_stored()) {
+        return Err(err(format!("the DP refused the record: {refused:?}")));
     }
+    Ok(client.key().await?.id())
 }
 
-/// Look `sii` up at the DP: evaluate (proof checked), fetch the sealed records, open them and
-/// check the assertions inside against `trust` (docs/discovery.md §6.3). The outcome and how
-/// many records did not open.
-pub(crate) async fn lookup(
-    client: &DpClient,
-    sii: &Sii,
-    trust: &TrustSet,
-    now: u64,
-) -> Result<(LookupOutcome, usize), CliError> {
-    let (_, secret) = client.evaluate(sii).await?;
-    let body = client
-        .post(
-            "/discovery/v1/lookup",
-            LookupRequest {
-                index: *secret.index(),
-            }
-            .encode(),
-            None,
-        )
-        .await?;
-    let response = LookupResponse::decode(&body).map_err(err)?;
-    let (records, unopened) = secret.open_all(&response);
-    let outcome = check_lookup(sii, &records, now, trust, &RevocationSet::new());
-    Ok((outcome, unopened))
-}
-
-/// A tiny HTTP client for the DP.
-pub(crate) struct DpClient {
-    base: String,
-    http: Client<HttpConnector, Full<Bytes>>,
-}
-
-impl DpClient {
-    pub(crate) fn new(base: &str) -> Result<Self, CliError> {
-        let base = base.trim_end_matches('/');
-        let rest = base
-            .strip_prefix("http://")
-            .ok_or_else(|| CliError::Usage(format!("{base}: expected http://host:port")))?;
-        if rest.is_empty() || rest.contains(['/', '?', '#']) {
-            return Err(CliError::Usage(format!(
-                "{base}: expected http://host:port"
-            )));
-        }
-        Ok(Self {
-            base: base.to_string(),
-            http: Client::builder(TokioExecutor::new()).build_http(),
-        })
-    }
-
-    async fn request(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<Vec<u8>>,
-        token: Option<&str>,
-    ) -> Result<Vec<u8>, CliError> {
-        let mut builder = Request::builder()
-            .method(method)
-            .uri(format!("{}{path}", self.base));
-        if body.is_some() {
-            builder = builder.header(header::CONTENT_TYPE, mimi_dp::CBOR);
-        }
-        if let Some(t) = token {
-            builder = builder.header(header::AUTHORIZATION, format!("Bearer {t}"));
-        }
-        let request = builder
-            .body(Full::new(Bytes::from(body.unwrap_or_default())))
-            .map_err(err)?;
-        let response = tokio::time::timeout(Duration::from_secs(30), async {
-            let response = self.http.request(request).await.map_err(err)?;
-            let status = response.status();
-            let retry = response
-                .headers()
-                .get(header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
-            let bytes = response
-                .into_body()
-                .collect()
-                .await
-                .map_err(err)?
-                .to_bytes();
-            Ok::<_, CliError>((status, retry, bytes))
-        })
-        .await
-        .map_err(|_| err(format!("{path}: timed out")))??;
-        let (status, retry, bytes) = response;
-        if status == StatusCode::OK {
-            return Ok(bytes.to_vec());
-        }
-        let text = String::from_utf8_lossy(&bytes);
-        Err(err(match (status, retry) {
-            (StatusCode::TOO_MANY_REQUESTS, Some(r)) => {
-                format!("{path}: rate limited by the DP, retry in {r} s")
-            }
-            _ => format!("{path}: {status}: {}", text.trim()),
-        }))
-    }
-
-    async fn post(
-        &self,
-        path: &str,
-        body: Vec<u8>,
-        token: Option<&str>,
-    ) -> Result<Vec<u8>, CliError> {
-        self.request(Method::POST, path, Some(body), token).await
-    }
-
-    /// Fetch the DP key, blind `sii`, have it evaluated and verify the proof.
-    async fn evaluate(&self, sii: &Sii) -> Result<(DpPublicKey, LookupSecret), CliError> {
-        let info = self
-            .request(Method::GET, "/discovery/v1/key", None, None)
-            .await?;
-        let (_, public) = mimi_lookup::decode_key_info(&info).map_err(err)?;
-        let id = ConnectionId::parse(sii.as_str())?;
-        let (state, query) = mimi_lookup::blind(&public, &id, &mut OsRng).map_err(err)?;
-        let body = self
-            .post("/discovery/v1/evaluate", query.encode(), None)
-            .await?;
-        let evaluation = Evaluation::decode(&body).map_err(err)?;
-        let secret = mimi_lookup::finalize(state, &evaluation, &public).map_err(err)?;
-        Ok((public, secret))
-    }
-}
-
-/// Parse a trust file (see [`TRUST_HEADER`]); `#` lines and blank lines are ignored.
-fn read_trust(path: &Path) -> Result<TrustSet, CliError> {
+/// Parse a trust file (docs/discovery.md §4.4).
+pub(crate) fn read_trust(path: &Path) -> Result<TrustSet, CliError> {
     let text = fs::read_to_string(path).map_err(io_err(path))?;
-    let mut trust = TrustSet::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let bad = |why: &str| err(format!("{}:{}: {why}", path.display(), n + 1));
-        let mut words = line.split_whitespace();
-        if words.next() != Some("authority") {
-            return Err(bad("expected `authority ID kid=.. key=.. provider=..`"));
-        }
-        let id = ProviderDomain::parse(words.next().ok_or_else(|| bad("no authority id"))?)?;
-        let (mut kid, mut key, mut provider) = (None, None, None);
-        for w in words {
-            match w.split_once('=') {
-                Some(("kid", v)) => kid = Some(KeyId::new(hex::decode(v)?).map_err(err)?),
-                Some(("key", v)) => {
-                    let bytes: [u8; 32] = hex::decode(v)?
-                        .try_into()
-                        .map_err(|_| bad("key: expected 32 bytes"))?;
-                    key = Some(VerifyingKey::from_bytes(&bytes).map_err(|_| bad("invalid key"))?);
-                }
-                Some(("provider", v)) => provider = Some(ProviderDomain::parse(v)?),
-                _ => return Err(bad("unknown field")),
-            }
-        }
-        let (Some(kid), Some(key), Some(provider)) = (kid, key, provider) else {
-            return Err(bad("kid=, key= and provider= are required"));
-        };
-        trust.insert(
-            Authority::new(id, Permissions::provider(provider))
-                .with_key(kid, key)
-                .map_err(err)?,
+    parse_trust_file(&text).map_err(|e| err(format!("{}: {e}", path.display())))
+}
+
+/// Print what a lookup found.
+pub(crate) fn print_found(found: &Found) {
+    if found.unopened > 0 {
+        println!(
+            "{} record(s) did not open (not for this identifier, or altered)",
+            found.unopened
         );
     }
-    Ok(trust)
-}
-
-/// Run `mimi lookup`.
-pub fn run_lookup(args: LookupArgs) -> Result<(), CliError> {
-    let sii = Sii::parse(&args.sii).map_err(err)?;
-    let trust = read_trust(&args.trust)?;
-    let client = DpClient::new(&args.dp)?;
-    let (outcome, unopened) = runtime()?.block_on(lookup(&client, &sii, &trust, now_secs()))?;
-    if unopened > 0 {
-        println!("{unopened} record(s) did not open (not for this identifier, or altered)");
-    }
+    let outcome = &found.outcome;
     for r in &outcome.rejected {
         let why = match &r.reason {
             LookupRejection::Invalid(e) => format!("invalid: {e}"),
@@ -594,10 +554,10 @@ pub fn run_lookup(args: LookupArgs) -> Result<(), CliError> {
         println!("rejected record {}: {why}", r.index);
     }
     if outcome.mappings.is_empty() {
-        println!("no verified mapping for {}", sii.as_str());
-        return Ok(());
+        println!("no verified mapping for {}", found.sii.as_str());
+        return;
     }
-    println!("{} maps to (most preferred first):", sii.as_str());
+    println!("{} maps to (most preferred first):", found.sii.as_str());
     for e in outcome.ssis() {
         println!("  {}  priority {}", e.ssi(), e.priority());
     }
@@ -610,5 +570,24 @@ pub fn run_lookup(args: LookupArgs) -> Result<(), CliError> {
             a.expires_at()
         );
     }
+}
+
+/// Run `mimi lookup`.
+pub fn run_lookup(args: LookupArgs) -> Result<(), CliError> {
+    let sii = Sii::parse(&args.sii).map_err(err)?;
+    let found = runtime()?.block_on(async {
+        let (client, trust) = args.dp.connect().await?;
+        client
+            .lookup(
+                &sii,
+                &trust,
+                &RevocationSet::new(),
+                &Default::default(),
+                now_secs(),
+            )
+            .await
+            .map_err(CliError::from)
+    })?;
+    print_found(&found);
     Ok(())
 }

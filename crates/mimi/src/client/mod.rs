@@ -16,6 +16,7 @@ use mimi_room::policy::Preset;
 use mimi_types::client_api::{IdentifiersRequest, SearchElement, SearchType};
 use mimi_types::id::{ProviderDomain, RoomUri, UserUri};
 
+use crate::discovery_cmd::DpArgs;
 use crate::error::CliError;
 use profile::Profile;
 use session::Session;
@@ -144,21 +145,28 @@ pub enum RoomCommand {
         #[arg(long, default_value = "cooperatively-administered", value_parser = preset)]
         preset: Preset,
     },
-    /// Add users (`mimi://b.example/u/bob`, or a handle `@bob@b.example`) to a room.
+    /// Add users to a room: `mimi://b.example/u/bob`, a handle `@bob@b.example`, or a phone
+    /// number or email address found through identifier discovery (`tel:+12025550101`,
+    /// `bob@mail.example`; needs --dp and --trust).
     Add {
         /// The room URI.
         room: String,
         /// The users.
         #[arg(required = true)]
         users: Vec<String>,
+        #[command(flatten)]
+        dp: DpArgs,
     },
-    /// Remove users (URIs or handles; all their devices) from a room.
+    /// Remove users (URIs, handles, phone numbers or email addresses; all their devices)
+    /// from a room.
     Remove {
         /// The room URI.
         room: String,
         /// The users.
         #[arg(required = true)]
         users: Vec<String>,
+        #[command(flatten)]
+        dp: DpArgs,
     },
     /// Leave a room (the next member to commit completes it).
     Leave {
@@ -303,16 +311,16 @@ pub fn run_room(command: RoomCommand, profile: ProfileArg) -> Result<(), CliErro
                 let room = session.create_room(&id, preset).await?;
                 println!("created {room} ({})", preset.name());
             }
-            RoomCommand::Add { room, users } => {
+            RoomCommand::Add { room, users, dp } => {
                 let room = room_uri(&room)?;
-                let users = session.resolve_users(&users).await?;
+                let users = session.resolve_users(&users, &dp).await?;
                 session.add(&room, &users).await?;
                 let users: Vec<&str> = users.iter().map(UserUri::as_str).collect();
                 println!("added {} to {room}", users.join(", "));
             }
-            RoomCommand::Remove { room, users } => {
+            RoomCommand::Remove { room, users, dp } => {
                 let room = room_uri(&room)?;
-                let users = session.resolve_users(&users).await?;
+                let users = session.resolve_users(&users, &dp).await?;
                 session.remove(&room, &users).await?;
                 let users: Vec<&str> = users.iter().map(UserUri::as_str).collect();
                 println!("removed {} from {room}", users.join(", "));
@@ -394,7 +402,7 @@ pub fn run_consent(command: ConsentCommand, profile: ProfileArg) -> Result<(), C
             | ConsentCommand::Grant { user, room }
             | ConsentCommand::Revoke { user, room } => (user, room),
         };
-        let user = session.resolve_user(user).await?;
+        let user = session.resolve_user(user, &DpArgs::default()).await?;
         let room = room.as_deref().map(room_uri).transpose()?;
         let api = &session.api;
         let (answer, done) = match command {

@@ -6,14 +6,16 @@
 use mimi_client::remote::fanout;
 use mimi_client::{ClientError, ClientEvent, MimiClient, RemoteApi};
 use mimi_content::MessageId;
+use mimi_discovery::{RevocationSet, Sii};
 use mimi_room::policy::{PolicyState, Preset};
 use mimi_types::client_api::{SearchCode, SearchElement, SearchType, StreamEvent};
-use mimi_types::id::{GroupUri, Handle, MimiUri, RoomUri, UserUri};
+use mimi_types::id::{ConnectionId, GroupUri, MimiUri, RoomUri, UserUri};
 use mimi_types::wire::{
     ClientMaterial, KeyPackage, SubmitMessageRequest, SubmitOutcome, UpdateOutcome, UpdateRequest,
 };
 
 use super::profile::Profile;
+use crate::discovery_cmd::{DpArgs, now_secs};
 use crate::error::CliError;
 
 /// KeyPackages published when a device is registered, and the level it is topped up to.
@@ -252,14 +254,22 @@ impl Session {
         self.commit(room, commit).await
     }
 
-    /// A user named by its URI (`mimi://b.example/u/bob`) or by a handle scoped to its
+    /// A user named by its URI (`mimi://b.example/u/bob`); by a handle scoped to its
     /// provider (`@bob@b.example`, `im:bob@b.example`), which that provider resolves
-    /// (protocol-06 §5.8 `identifierQuery`, asked through this user's provider).
-    pub async fn resolve_user(&self, name: &str) -> Result<UserUri, CliError> {
+    /// (protocol-06 §5.8 `identifierQuery`, asked through this user's provider); or by a phone
+    /// number or email address (`tel:+12025550101`, `+1 202 555 0101`, `bob@mail.example`),
+    /// which identifier discovery resolves at the distribution point `dp` to the most
+    /// preferred verified user (docs/discovery.md §6.3).
+    pub async fn resolve_user(&self, name: &str, dp: &DpArgs) -> Result<UserUri, CliError> {
         if name.starts_with("mimi:") {
             return Ok(UserUri::parse(name)?);
         }
-        let handle = Handle::parse(name)?;
+        let handle = match ConnectionId::parse(name)? {
+            ConnectionId::Handle(handle) => handle,
+            ConnectionId::Phone(_) | ConnectionId::Email(_) => {
+                return self.discover(name, dp).await;
+            }
+        };
         let domain = handle.domain().cloned().ok_or_else(|| {
             CliError::Usage(format!(
                 "{name}: give the handle's provider (@nick@b.example) or the user's mimi:// URI"
@@ -280,11 +290,36 @@ impl Session {
         }
     }
 
+    /// The most preferred verified user a phone number or email address maps to.
+    async fn discover(&self, name: &str, dp: &DpArgs) -> Result<UserUri, CliError> {
+        let sii = Sii::parse(name).map_err(crate::discovery_cmd::err)?;
+        let (client, trust) = dp.connect().await?;
+        let found = client
+            .lookup(
+                &sii,
+                &trust,
+                &RevocationSet::new(),
+                &Default::default(),
+                now_secs(),
+            )
+            .await?;
+        found.best().cloned().ok_or_else(|| {
+            CliError::Usage(format!(
+                "{name}: no verified mapping for {} at the distribution point",
+                sii.as_str()
+            ))
+        })
+    }
+
     /// Resolve several users (see [`Session::resolve_user`]).
-    pub async fn resolve_users(&self, names: &[String]) -> Result<Vec<UserUri>, CliError> {
+    pub async fn resolve_users(
+        &self,
+        names: &[String],
+        dp: &DpArgs,
+    ) -> Result<Vec<UserUri>, CliError> {
         let mut users = Vec::with_capacity(names.len());
         for name in names {
-            users.push(self.resolve_user(name).await?);
+            users.push(self.resolve_user(name, dp).await?);
         }
         Ok(users)
     }
