@@ -10,6 +10,7 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use support::dp::Dp;
 use support::{TempDir, free_port, mimi, ok, run, text};
 
 const PASSWORD: &str = "a long enough password";
@@ -305,6 +306,181 @@ fn users_chat_across_two_provider_processes() {
     assert!(metrics.contains("mimi_http_requests_total{"), "{metrics}");
     assert_eq!(get(b.admin_port, "/healthz").map(|r| r.0), Some(200));
 
+    a.terminate();
+    b.terminate();
+}
+
+/// Prove an SII to b.example's authority (the code comes from its file sender) and publish
+/// the mapping to `ssi` at the DP.
+fn publish_mapping(authority: &str, dp_url: &str, token: &str, sii: &str, ssi: &str) {
+    ok(&[
+        "discovery",
+        "authority",
+        "challenge",
+        "--dir",
+        authority,
+        "--sii",
+        sii,
+        "--ssi",
+        ssi,
+    ]);
+    let codes =
+        std::fs::read_to_string(Path::new(authority).join("one-time-codes.txt")).expect("codes");
+    let code = codes
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix(sii).and_then(|c| c.strip_prefix(' ')))
+        .expect("a code")
+        .to_string();
+    let out = ok(&[
+        "discovery",
+        "authority",
+        "issue",
+        "--dir",
+        authority,
+        "--sii",
+        sii,
+        "--code",
+        &code,
+        "--dp",
+        dp_url,
+        "--dp-token",
+        token,
+    ]);
+    assert!(out.contains("published"), "{out}");
+}
+
+#[test]
+fn a_user_added_by_phone_number_and_email_through_discovery() {
+    let dir = TempDir::new("by-phone");
+    let (port_a, port_b) = (free_port(), free_port());
+    let a = Provider::start(&dir.0, "a.example", port_a, ("b.example", port_b));
+    let b = Provider::start(&dir.0, "b.example", port_b, ("a.example", port_a));
+    let path = |name: &str| dir.0.join(name).to_str().expect("path").to_string();
+    let (alice, carol, dave) = (path("alice.db"), path("carol.db"), path("dave.db"));
+    for (server, user, profile) in [
+        (a.server(), "alice", &alice),
+        (b.server(), "carol", &carol),
+        (b.server(), "dave", &dave),
+    ] {
+        ok(&[
+            "account",
+            "register",
+            "--server",
+            &server,
+            "--username",
+            user,
+            "--password",
+            PASSWORD,
+            "--profile",
+            profile,
+        ]);
+    }
+    for profile in [&carol, &dave] {
+        ok(&[
+            "consent",
+            "grant",
+            "mimi://a.example/u/alice",
+            "--profile",
+            profile,
+        ]);
+    }
+
+    // b.example is its own mapping authority and publishes at a distribution point.
+    let dp_port = free_port();
+    let dp_url = format!("http://127.0.0.1:{dp_port}");
+    let dp = Dp::start(&dir.0.join("dp"), dp_port);
+    let authority = path("b-authority");
+    let token = path("dp/publisher-token");
+    ok(&[
+        "discovery",
+        "authority",
+        "init",
+        "--dir",
+        &authority,
+        "--id",
+        "b.example",
+    ]);
+    publish_mapping(
+        &authority,
+        &dp_url,
+        &token,
+        "+12025550103",
+        "mimi://b.example/u/carol",
+    );
+    publish_mapping(
+        &authority,
+        &dp_url,
+        &token,
+        "dave@mail.example",
+        "mimi://b.example/u/dave",
+    );
+    let trust = path("trust.txt");
+    ok(&[
+        "discovery",
+        "authority",
+        "trust",
+        "--dir",
+        &authority,
+        "--out",
+        &trust,
+    ]);
+
+    let room = "mimi://a.example/r/numbers";
+    ok(&["room", "create", "numbers", "--profile", &alice]);
+    let discovery = ["--dp", dp_url.as_str(), "--trust", trust.as_str()];
+    let mut add = vec![
+        "room",
+        "add",
+        room,
+        "tel:+1-202-555-0103",
+        "dave@mail.example",
+    ];
+    add.extend(discovery);
+    add.extend(["--profile", &alice]);
+    let out = ok(&add);
+    assert!(
+        out.contains("added mimi://b.example/u/carol, mimi://b.example/u/dave"),
+        "{out}"
+    );
+    for profile in [&carol, &dave] {
+        let out = until(profile, &["room", "list"], "you joined");
+        assert!(out.contains(&format!("* you joined {room}")), "{out}");
+    }
+    ok(&["send", room, "found you by number", "--profile", &alice]);
+    until(&carol, &["room", "list"], "found you by number");
+
+    // An unmapped number, or no trusted authority, is a clear refusal that adds nobody.
+    let empty_trust = path("empty-trust.txt");
+    std::fs::write(&empty_trust, "# trusts nobody\n").expect("write");
+    for (number, trust) in [
+        ("+12025550199", trust.as_str()),
+        ("+12025550103", &empty_trust),
+    ] {
+        let out = run(&[
+            "room",
+            "add",
+            room,
+            number,
+            "--dp",
+            &dp_url,
+            "--trust",
+            trust,
+            "--profile",
+            &alice,
+        ]);
+        assert!(!out.status.success());
+        assert!(
+            text(&out.stderr).contains("no verified mapping"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    // Without a distribution point the command says what it needs.
+    let out = run(&["room", "add", room, "+12025550103", "--profile", &alice]);
+    assert!(text(&out.stderr).contains("--dp"), "{}", text(&out.stderr));
+
+    dp.terminate();
     a.terminate();
     b.terminate();
 }
