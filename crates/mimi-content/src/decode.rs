@@ -15,7 +15,7 @@ use crate::model::{
     Disposition, Expiration, ExternalPart, MAX_BODY_PARTS, MAX_PART_DEPTH, MAX_TOPIC_ID_LEN,
     MimiContent, MultiPart, NestedPart, PartBody, PartSemantics, SALT_LEN, SinglePart,
 };
-use crate::strict::{Reader, check_int_key, check_key_order, major};
+use crate::strict::{ContentReader, Reader, check_int_key, major};
 
 /// Default maximum message size: 1 MiB (local policy, content-08 "too large").
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 1 << 20;
@@ -60,12 +60,7 @@ pub fn decode_with_limits(bytes: &[u8], limits: &Limits) -> Result<MimiContent, 
         limits,
     };
     let msg = p.message()?;
-    if p.r.remaining() != 0 {
-        return Err(Error::TrailingBytes {
-            offset: p.r.position(),
-            count: p.r.remaining(),
-        });
-    }
+    p.r.finish()?;
     Ok(msg)
 }
 
@@ -84,7 +79,7 @@ struct Parser<'a, 'l> {
 
 impl Parser<'_, '_> {
     fn arity(&mut self, what: &'static str, n: u64, expected: &'static str) -> Result<(), Error> {
-        let (len, offset) = self.r.array(what)?;
+        let (len, offset) = self.r.array_at(what)?;
         if len != n {
             return Err(Error::WrongArity {
                 what,
@@ -99,7 +94,8 @@ impl Parser<'_, '_> {
     fn message(&mut self) -> Result<MimiContent, Error> {
         self.arity("mimiContent", 7, "7")?;
 
-        let (salt, offset) = self.r.bytes("salt")?;
+        let offset = self.r.position();
+        let salt = self.r.bytes("salt", ..)?;
         let salt: [u8; SALT_LEN] = salt.try_into().map_err(|_| Error::BadSaltLength {
             len: salt.len(),
             offset,
@@ -107,7 +103,7 @@ impl Parser<'_, '_> {
 
         let replaces = self.opt_message_id("replaces")?;
 
-        let (topic, _) = self.r.bytes("topicId")?;
+        let topic = self.r.bytes("topicId", ..)?;
         // content-08 §"Security Considerations": topicId > 4096 octets: log and discard.
         if topic.len() > MAX_TOPIC_ID_LEN {
             return Err(Error::TopicTooLong {
@@ -121,7 +117,7 @@ impl Parser<'_, '_> {
         } else {
             self.arity("Expiration", 2, "2")?;
             let relative = self.r.bool("Expiration.relative")?;
-            let (time, _) = self.r.uint("Expiration.time", u64::from(u32::MAX))?;
+            let time = self.r.uint("Expiration.time", u64::from(u32::MAX))?;
             Some(Expiration {
                 relative,
                 time: time as u32,
@@ -147,7 +143,8 @@ impl Parser<'_, '_> {
         if self.r.null() {
             return Ok(None);
         }
-        let (id, offset) = self.r.bytes(what)?;
+        let offset = self.r.position();
+        let id = self.r.bytes(what, ..)?;
         let id: [u8; 32] = id.try_into().map_err(|_| Error::BadMessageIdLength {
             what,
             len: id.len(),
@@ -157,7 +154,7 @@ impl Parser<'_, '_> {
     }
 
     fn extensions(&mut self) -> Result<Extensions, Error> {
-        let (n, map_offset) = self.r.map("mimiExtensions")?;
+        let (n, map_offset) = self.r.map_at("mimiExtensions")?;
         if n > self.limits.max_extensions as u64 {
             return Err(Error::TooManyExtensions {
                 limit: self.limits.max_extensions,
@@ -165,8 +162,7 @@ impl Parser<'_, '_> {
             });
         }
         let mut out = Extensions::default();
-        let input = self.r.input();
-        let mut prev: Option<&[u8]> = None;
+        let mut prev = None;
         for _ in 0..n {
             let key_start = self.r.position();
             let h = self.r.head()?;
@@ -191,24 +187,24 @@ impl Parser<'_, '_> {
                 }
                 _ => {
                     return Err(Error::InvalidExtensionKey {
-                        found: crate::error::type_name(h.ib),
+                        found: h.type_name(),
                         offset: h.offset,
                     });
                 }
             };
-            let key_bytes = input.get(key_start..self.r.position()).unwrap_or_default();
             // content-08: "MUST NOT include more than one extension field with the same map
             // key"; RFC 8949 §4.2.1: keys in bytewise order.
-            check_key_order(prev, key_bytes, key_start)?;
-            prev = Some(key_bytes);
+            self.r.key_order(key_start, &mut prev)?;
 
             match key {
-                ExtensionKey::Int(1) => out.sender_uri = Some(self.r.text("senderUri")?.to_owned()),
-                ExtensionKey::Int(2) => out.room_uri = Some(self.r.text("roomUri")?.to_owned()),
+                ExtensionKey::Int(1) => {
+                    out.sender_uri = Some(self.r.text("senderUri", ..)?.to_owned())
+                }
+                ExtensionKey::Int(2) => out.room_uri = Some(self.r.text("roomUri", ..)?.to_owned()),
                 key => {
                     let start = self.r.position();
                     self.r.skip_item(2)?;
-                    let raw = input.get(start..self.r.position()).unwrap_or_default();
+                    let raw = self.r.since(start);
                     out.insert_validated(key, ExtensionValue::from_validated(raw));
                 }
             }
@@ -217,7 +213,7 @@ impl Parser<'_, '_> {
     }
 
     fn nested_part(&mut self, depth: usize) -> Result<NestedPart, Error> {
-        let (len, offset) = self.r.array("NestedPart")?;
+        let (len, offset) = self.r.array_at("NestedPart")?;
         // content-08 §"Depth restrictions": NestedParts MUST NOT nest more than 4 levels.
         if depth > MAX_PART_DEPTH {
             return Err(Error::PartsTooDeep {
@@ -241,14 +237,16 @@ impl Parser<'_, '_> {
                 offset,
             });
         }
-        let (dispo, dispo_offset) = self.r.uint("disposition", u64::MAX)?;
+        let dispo_offset = self.r.position();
+        let dispo = self.r.uint("disposition", u64::MAX)?;
         let disposition = u8::try_from(dispo).map_err(|_| Error::DispositionOutOfRange {
             value: dispo,
             offset: dispo_offset,
         })?;
         let disposition = Disposition::from_value(disposition);
-        let language = self.r.text("language")?.to_owned();
-        let (cardinality, card_offset) = self.r.uint("cardinality", u64::MAX)?;
+        let language = self.r.text("language", ..)?.to_owned();
+        let card_offset = self.r.position();
+        let cardinality = self.r.uint("cardinality", u64::MAX)?;
         let (what, expected, n) = match cardinality {
             0 => ("NullPart", "3", 3),
             1 => ("SinglePart", "5", 5),
@@ -272,19 +270,20 @@ impl Parser<'_, '_> {
         let body = match cardinality {
             0 => PartBody::NullPart,
             1 => PartBody::SinglePart(SinglePart {
-                content_type: self.r.text("contentType")?.to_owned(),
-                content: self.r.bytes("content")?.0.to_vec(),
+                content_type: self.r.text("contentType", ..)?.to_owned(),
+                content: self.r.bytes("content", ..)?.to_vec(),
             }),
             2 => PartBody::ExternalPart(Box::new(self.external_part()?)),
             _ => {
-                let (sem, sem_offset) = self.r.uint("partSemantics", u64::MAX)?;
+                let sem_offset = self.r.position();
+                let sem = self.r.uint("partSemantics", u64::MAX)?;
                 // content-08 §"Security Considerations": unknown PartSemantics: discard.
                 let semantics =
                     PartSemantics::from_value(sem).ok_or(Error::UnknownPartSemantics {
                         value: sem,
                         offset: sem_offset,
                     })?;
-                let (count, parts_offset) = self.r.array("parts")?;
+                let (count, parts_offset) = self.r.array_at("parts")?;
                 // CDDL `parts: [2* NestedPart]`.
                 if count < 2 {
                     return Err(Error::TooFewParts {
@@ -309,18 +308,18 @@ impl Parser<'_, '_> {
     fn external_part(&mut self) -> Result<ExternalPart, Error> {
         let r = &mut self.r;
         Ok(ExternalPart {
-            content_type: r.text("contentType")?.to_owned(),
-            url: r.text("url")?.to_owned(),
-            expires: r.uint("expires", u64::from(u32::MAX))?.0 as u32,
-            size: r.uint("size", u64::MAX)?.0,
-            enc_alg: r.uint("encAlg", u64::from(u16::MAX))?.0 as u16,
-            key: r.bytes("key")?.0.to_vec(),
-            nonce: r.bytes("nonce")?.0.to_vec(),
-            aad: r.bytes("aad")?.0.to_vec(),
-            hash_alg: r.uint("hashAlg", u64::from(u8::MAX))?.0 as u8,
-            content_hash: r.bytes("contentHash")?.0.to_vec(),
-            description: r.text("description")?.to_owned(),
-            filename: r.text("filename")?.to_owned(),
+            content_type: r.text("contentType", ..)?.to_owned(),
+            url: r.text("url", ..)?.to_owned(),
+            expires: r.uint("expires", u64::from(u32::MAX))? as u32,
+            size: r.uint("size", u64::MAX)?,
+            enc_alg: r.uint("encAlg", u64::from(u16::MAX))? as u16,
+            key: r.bytes("key", ..)?.to_vec(),
+            nonce: r.bytes("nonce", ..)?.to_vec(),
+            aad: r.bytes("aad", ..)?.to_vec(),
+            hash_alg: r.uint("hashAlg", u64::from(u8::MAX))? as u8,
+            content_hash: r.bytes("contentHash", ..)?.to_vec(),
+            description: r.text("description", ..)?.to_owned(),
+            filename: r.text("filename", ..)?.to_owned(),
         })
     }
 }

@@ -353,24 +353,3 @@ pub enum Error {
         expected: String,
     },
 }
-
-/// Short name of the CBOR type of the item whose initial byte is `ib`, for error messages.
-pub(crate) fn type_name(ib: u8) -> &'static str {
-    match ib >> 5 {
-        0 => "unsigned integer",
-        1 => "negative integer",
-        2 => "byte string",
-        3 => "text string",
-        4 => "array",
-        5 => "map",
-        6 => "tag",
-        _ => match ib {
-            0xf4 | 0xf5 => "boolean",
-            0xf6 => "null",
-            0xf7 => "undefined",
-            0xf9..=0xfb => "float",
-            0xff => "break",
-            _ => "simple value",
-        },
-    }
-}

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use minicbor::Encoder;
 
 use crate::error::Error;
-use crate::strict::Reader;
+use crate::strict::{ContentReader, Reader};
 pub use crate::strict::{MAX_EXTENSION_DEPTH, MAX_SAFE_INTEGER};
 
 /// Extension key of the sender's URI.
@@ -111,13 +111,7 @@ impl ExtensionValue {
     pub(crate) fn check(cbor: &[u8]) -> Result<(), Error> {
         let mut r = Reader::new(cbor);
         r.skip_item(2)?;
-        if r.remaining() != 0 {
-            return Err(Error::TrailingBytes {
-                offset: r.position(),
-                count: r.remaining(),
-            });
-        }
-        Ok(())
+        Ok(r.finish()?)
     }
 
     /// Wraps bytes the strict decoder already validated.
@@ -159,7 +153,7 @@ impl ExtensionValue {
     /// The value as text, if it is a text string.
     pub fn as_text(&self) -> Option<&str> {
         let mut r = Reader::new(&self.0);
-        r.text("extension value").ok()
+        r.text("extension value", ..).ok()
     }
 
     /// A minicbor decoder positioned at the value, for callers that know its schema.

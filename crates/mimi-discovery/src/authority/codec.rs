@@ -31,7 +31,7 @@ use super::code::{CHALLENGE_ID_LEN, ChallengeId};
 use super::proof::ProofOfControl;
 use super::state::{Challenge, Issued, MAX_LOGGED_TIMES, Published, State};
 use crate::assertion::decode_ssi;
-use crate::cbor::{Reader, Writer, major};
+use crate::cbor::{Reader, Writer};
 use crate::error::{Error, Malformed};
 use crate::limits::{MAX_OBJECT_LEN, MAX_SSIS};
 use crate::object::decode_authority;
@@ -44,11 +44,6 @@ const VERSION: u64 = 1;
 const FIELDS: usize = 10;
 /// Most elements any list in the state may claim (nothing is allocated from a claim).
 const MAX_LIST: usize = 1 << 28;
-
-fn bytes(w: &mut Writer, b: &[u8]) {
-    w.head(major::BYTES, b.len() as u64);
-    w.raw(b);
-}
 
 fn ssis(w: &mut Writer, list: &[UserUri]) {
     w.array(list.len());
@@ -83,10 +78,10 @@ pub(crate) fn encode(authority: &ProviderDomain, state: &State) -> Vec<u8> {
     w.array(state.challenges.len());
     for c in state.challenges.values() {
         w.array(7);
-        bytes(&mut w, c.id.as_bytes());
+        w.bytes(c.id.as_bytes());
         c.sii.encode(&mut w);
         ssis(&mut w, &c.requested);
-        bytes(&mut w, &c.digest);
+        w.bytes(&c.digest);
         w.uint(c.created_at);
         w.uint(c.expires_at);
         w.uint(u64::from(c.attempts));
@@ -95,7 +90,7 @@ pub(crate) fn encode(authority: &ProviderDomain, state: &State) -> Vec<u8> {
     w.array(state.proofs.len());
     for p in state.proofs.values() {
         w.array(5);
-        bytes(&mut w, p.id.as_bytes());
+        w.bytes(p.id.as_bytes());
         p.sii.encode(&mut w);
         ssis(&mut w, &p.requested_ssis);
         w.uint(p.proven_at);
@@ -110,7 +105,7 @@ pub(crate) fn encode(authority: &ProviderDomain, state: &State) -> Vec<u8> {
     for r in state.records.values() {
         w.array(2);
         w.uint(r.proven_at);
-        bytes(&mut w, &r.bytes);
+        w.bytes(&r.bytes);
     }
     w.uint(8);
     w.array(state.live_serials.len());
@@ -125,7 +120,7 @@ pub(crate) fn encode(authority: &ProviderDomain, state: &State) -> Vec<u8> {
     for p in &state.revocations {
         w.array(2);
         w.uint(p.drop_after);
-        bytes(&mut w, &p.bytes);
+        w.bytes(&p.bytes);
     }
     w.into_bytes()
 }
