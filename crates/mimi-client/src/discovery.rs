@@ -254,7 +254,17 @@ impl DiscoveryClient {
                 Some(query.encode()),
                 None,
             )
-            .await?;
+            .await
+            .map_err(|e| match (&self.pinned, e) {
+                // 409: the point holds no key with that id (docs/discovery.md §10.1).
+                (Some(pinned), ClientError::Discovery(why)) if why.contains("409") => {
+                    ClientError::Discovery(format!(
+                        "the distribution point does not hold the pinned key {:?}",
+                        pinned.id()
+                    ))
+                }
+                (_, e) => e,
+            })?;
         let evaluation = Evaluation::decode(&body).map_err(discovery)?;
         // docs/discovery-lookup.md §3: the proof MUST verify against the key we blinded for.
         let secrets = mimi_lookup::finalize_batch(state, &evaluation, &key).map_err(discovery)?;

@@ -1,6 +1,8 @@
 //! The distribution point (DP) of MIMI identifier discovery as an HTTP service
 //! (docs/discovery.md §10.1): the sans-IO [`mimi_lookup::DistributionPoint`] behind an axum
-//! router, with its OPRF key in a file and its store made durable after every accepted upload.
+//! router, with its OPRF key in a file, several publishers with their own bearer tokens, and
+//! its store made durable by a journal that every accepted upload is appended to before it is
+//! answered (docs/decisions/0130).
 //!
 //! ```text
 //!  GET  /discovery/v1/key       ──▶ KeyInfo [1, key_id, public_key]        (application/cbor)
@@ -10,19 +12,36 @@
 //! ```
 //!
 //! Data directory ([`DpFiles`]): `dp-key` (the OPRF secret, hex, mode 0600, created at first
-//! start), `publisher-token` (the upload bearer token, hex, 0600) and `store.cbor` (the
-//! store's snapshot, rewritten atomically after every upload that changed it). The DP never
-//! sees an SII, and it logs no request body.
+//! start), `publisher-token` (the `default` publisher's bearer token, hex, 0600),
+//! `publishers` (the other publishers: name and SHA-256 of the token), `store.cbor` (the
+//! store's snapshot, rewritten atomically at start, when the journal grows past
+//! [`DpOptions::journal_max_bytes`] and at a graceful stop) and `journal` (every upload since
+//! that snapshot, fsynced before it is answered). The DP never sees an SII, and it logs no
+//! request body.
 #![deny(missing_docs)]
 
 mod files;
+mod gateway;
 mod http;
+mod journal;
+pub mod relay;
 
-pub use files::{DpFiles, KEY_FILE, STORE_FILE, TOKEN_FILE};
+pub use files::{
+    DEFAULT_PUBLISHER, DpFiles, KEY_FILE, LOCK_FILE, MAX_PUBLISHER_NAME_LEN, OHTTP_KEY_FILE,
+    PUBLISHERS_FILE, Publisher, STORE_FILE, TOKEN_FILE, check_publisher_name,
+};
+pub use gateway::Gateway;
 pub use http::{DpOptions, DpState, router, serve};
+pub use journal::{JOURNAL_FILE, OLD_JOURNAL_FILE};
 
-/// The media type of every request and response body (except error texts).
+/// The media type of every request and response body (except error texts and OHTTP).
 pub const CBOR: &str = "application/cbor";
+/// An encapsulated request (RFC 9458 §9.2).
+pub const OHTTP_REQUEST: &str = "message/ohttp-req";
+/// An encapsulated response (RFC 9458 §9.3).
+pub const OHTTP_RESPONSE: &str = "message/ohttp-res";
+/// A list of OHTTP key configurations (RFC 9458 §9.1).
+pub const OHTTP_KEYS: &str = "application/ohttp-keys";
 
 /// Path prefix of every endpoint.
 pub const PREFIX: &str = "/discovery/v1";
@@ -49,6 +68,21 @@ pub enum DpError {
     /// The lookup library refused something (key generation, snapshot).
     #[error("{0}")]
     Lookup(#[from] mimi_lookup::Error),
+    /// A publisher name that is not 1 to 64 characters of `a-z`, `0-9`, `.` and `-`.
+    #[error("invalid publisher name {0:?}: 1 to 64 characters of a-z, 0-9, '.' and '-'")]
+    InvalidPublisherName(String),
+    /// A publisher of that name exists already.
+    #[error("publisher {0:?} exists already")]
+    DuplicatePublisher(String),
+    /// A configuration value is unusable (a relay's gateway URL, the OHTTP key).
+    #[error("{0}")]
+    Config(String),
+    /// Another distribution point serves the data directory.
+    #[error("{path}: another distribution point is using this data directory")]
+    InUse {
+        /// The directory.
+        path: String,
+    },
 }
 
 /// Milliseconds since the Unix epoch.

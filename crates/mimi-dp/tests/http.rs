@@ -120,6 +120,8 @@ async fn evaluate_upload_lookup_and_reload() {
         index: *secret.index(),
     }
     .encode();
+    // One point per directory: the first lets go of it.
+    drop(state);
     let reopened = open(dir.path(), RatePolicy::client_default());
     let (status, _, body) = call(&reopened, "POST", "/discovery/v1/lookup", &[CT], lookup).await;
     assert_eq!(status, StatusCode::OK);

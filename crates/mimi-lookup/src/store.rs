@@ -181,6 +181,37 @@ impl MemoryStore {
         self.map.len()
     }
 
+    /// The bound on the number of records, as set by [`MemoryStore::with_max_records`] or
+    /// [`MemoryStore::set_max_records`].
+    pub fn max_records(&self) -> usize {
+        self.max_records
+    }
+
+    /// Change the bound on the number of records. Records already stored stay, even beyond a
+    /// lower bound; further uploads are then refused with [`Error::StoreFull`] until enough
+    /// have expired or been removed.
+    pub fn set_max_records(&mut self, max_records: usize) {
+        self.max_records = max_records;
+    }
+
+    /// Give every record of publisher `from` to publisher `to` (a data migration, when the DP
+    /// renames a publisher). Nothing happens, and `false` is returned, if `from` holds nothing
+    /// or `to` is already known to the store (merging two publishers could break the
+    /// per-publisher bound).
+    pub fn rename_publisher(&mut self, from: &PublisherId, to: &PublisherId) -> bool {
+        if self.publisher_numbers.contains_key(to) {
+            return false;
+        }
+        let Some(n) = self.publisher_numbers.remove(from) else {
+            return false;
+        };
+        if let Some(slot) = self.publishers.get_mut(n as usize) {
+            *slot = to.clone();
+        }
+        self.publisher_numbers.insert(to.clone(), n);
+        true
+    }
+
     /// Reserve room for `indices` more indices (bulk loading).
     pub fn reserve(&mut self, indices: usize) {
         self.map.reserve(indices);
@@ -230,15 +261,18 @@ impl MemoryStore {
     ///              publisher: uint, expires_at: uint, SealedRecord]]]
     /// ```
     pub fn snapshot(&self) -> Vec<u8> {
-        let mut indices: Vec<&Index> = self.map.keys().collect();
-        indices.sort_unstable();
-        let mut renumber: HashMap<u32, u64> = HashMap::new();
+        // The indices are copied out to be sorted: comparing them in place would chase a
+        // pointer into the table at every comparison (seconds at a million indices).
+        let mut indices: Vec<(Index, &Vec<Entry>)> =
+            self.map.iter().map(|(i, v)| (*i, v)).collect();
+        indices.sort_unstable_by_key(|(i, _)| *i);
+        let mut renumber: Vec<Option<u64>> = vec![None; self.publishers.len()];
         let mut order: Vec<u32> = Vec::new();
-        for e in indices.iter().filter_map(|i| self.map.get(*i)).flatten() {
-            renumber.entry(e.publisher).or_insert_with(|| {
+        for e in indices.iter().flat_map(|(_, v)| v.iter()) {
+            if let Some(slot @ None) = renumber.get_mut(e.publisher as usize) {
+                *slot = Some(order.len() as u64);
                 order.push(e.publisher);
-                order.len() as u64 - 1
-            });
+            }
         }
         let mut w = Writer::new();
         w.versioned(3).array(order.len());
@@ -248,11 +282,16 @@ impl MemoryStore {
             }
         }
         w.array(self.records);
-        for index in indices {
-            for e in self.map.get(index).into_iter().flatten() {
+        for (index, entries) in &indices {
+            for e in entries.iter() {
+                let number = renumber
+                    .get(e.publisher as usize)
+                    .copied()
+                    .flatten()
+                    .unwrap_or_default();
                 w.array(4)
                     .bytes(index.as_bytes())
-                    .uint(renumber.get(&e.publisher).copied().unwrap_or_default())
+                    .uint(number)
                     .uint(e.expires_at);
                 e.record.write(&mut w);
             }
@@ -285,6 +324,10 @@ impl MemoryStore {
         }
         let mut store = Self::with_max_records(max_records);
         let n = r.array_within(0, usize::MAX, "snapshot entries")?;
+        // At most one index per entry (exactly one in the common case); growing the table
+        // instead would rehash it about twenty times on the way to a million. An entry takes
+        // more bytes of the snapshot than the reservation does of memory.
+        store.map.reserve(n.min(bytes.len() / 32));
         let mut last: Option<Index> = None;
         let mut seen_publishers = 0usize;
         for _ in 0..n {
@@ -448,5 +491,54 @@ impl IndexStore for MemoryStore {
 
     fn len(&self) -> usize {
         self.records
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(n: u8) -> SealedRecord {
+        SealedRecord::new([n; 12], vec![n; 20]).expect("record")
+    }
+
+    #[test]
+    fn renaming_a_publisher_keeps_its_records_and_rights() {
+        let old = PublisherId::new(b"publisher".to_vec()).expect("id");
+        let new = PublisherId::new(b"default".to_vec()).expect("id");
+        let index = Index::from_bytes([1; INDEX_LEN]);
+        let mut store = MemoryStore::new();
+        store.put(&old, index, record(1), 200, 100).expect("put");
+        assert!(store.rename_publisher(&old, &new));
+        // Nothing left to rename, and a known target is refused.
+        assert!(!store.rename_publisher(&old, &new));
+        assert!(!store.rename_publisher(&new, &new));
+        assert_eq!(
+            store.remove(&old, &index, &record(1).id()),
+            RemoveOutcome::NotFound
+        );
+        let again = MemoryStore::from_snapshot(&store.snapshot(), 100, usize::MAX).expect("load");
+        assert_eq!(again.get(&index, 100), vec![record(1)]);
+        assert_eq!(
+            store.remove(&new, &index, &record(1).id()),
+            RemoveOutcome::Removed
+        );
+    }
+
+    #[test]
+    fn lowering_the_bound_keeps_records_and_refuses_more() {
+        let p = PublisherId::new(b"p".to_vec()).expect("id");
+        let mut store = MemoryStore::new();
+        for n in 0..3 {
+            store
+                .put(&p, Index::from_bytes([n; INDEX_LEN]), record(n), 200, 100)
+                .expect("put");
+        }
+        store.set_max_records(2);
+        assert_eq!((store.len(), store.max_records()), (3, 2));
+        assert!(matches!(
+            store.put(&p, Index::from_bytes([9; INDEX_LEN]), record(9), 200, 100),
+            Err(Error::StoreFull { max: 2 })
+        ));
     }
 }

@@ -9,9 +9,7 @@
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use clap::{Args, Subcommand};
 use mimi_client::{DiscoveryClient, Found, Publication, Relay};
@@ -20,7 +18,6 @@ use mimi_discovery::{
     RECOMMENDED_VALIDITY_SECS, RevocationSet, RevocationTarget, Signer, Sii, SsiEntry,
     TRUST_FILE_HEADER, TrustSet, format_trust_line, parse_trust_file,
 };
-use mimi_dp::{DpFiles, DpOptions, DpState};
 use mimi_lookup::DpPublicKey;
 use mimi_lookup::rand_core::OsRng;
 use mimi_types::id::{ProviderDomain, UserUri};
@@ -31,21 +28,17 @@ use crate::error::CliError;
 #[derive(Debug, Subcommand)]
 pub enum DiscoveryCommand {
     /// Run a distribution point (HTTP) until SIGTERM or Ctrl-C.
-    Serve(ServeArgs),
+    Serve(crate::dp_cmd::ServeArgs),
+    /// The publishers a distribution point accepts uploads from: add (prints the token once),
+    /// list.
+    #[command(subcommand)]
+    Publisher(crate::dp_cmd::PublisherCommand),
+    /// Run an Oblivious HTTP relay in front of a distribution point's gateway, so that the
+    /// point cannot tell who looks up what (docs/discovery.md §12).
+    Relay(crate::dp_cmd::RelayArgs),
     /// A mapping authority: prove control of an SII by one-time code, issue, publish.
     #[command(subcommand)]
     Authority(AuthorityCommand),
-}
-
-/// `mimi discovery serve`.
-#[derive(Debug, Args)]
-pub struct ServeArgs {
-    /// Listen address.
-    #[arg(long, default_value = "127.0.0.1:7070")]
-    listen: SocketAddr,
-    /// Data directory: OPRF key, publisher token, store (created if missing).
-    #[arg(long)]
-    dir: PathBuf,
 }
 
 /// `mimi discovery authority ...`.
@@ -247,31 +240,11 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
 /// Run `mimi discovery ...`.
 pub fn run(cmd: DiscoveryCommand) -> Result<(), CliError> {
     match cmd {
-        DiscoveryCommand::Serve(args) => serve(args),
+        DiscoveryCommand::Serve(args) => crate::dp_cmd::serve(args),
+        DiscoveryCommand::Publisher(cmd) => crate::dp_cmd::publisher(cmd),
+        DiscoveryCommand::Relay(args) => crate::dp_cmd::relay(args),
         DiscoveryCommand::Authority(cmd) => authority(cmd),
     }
-}
-
-fn serve(args: ServeArgs) -> Result<(), CliError> {
-    crate::logging::init();
-    let files = DpFiles::open(&args.dir).map_err(err)?;
-    let state = Arc::new(DpState::open(files, &DpOptions::default()).map_err(err)?);
-    runtime()?.block_on(async {
-        let listener = tokio::net::TcpListener::bind(args.listen)
-            .await
-            .map_err(|e| err(format!("cannot listen on {}: {e}", args.listen)))?;
-        let addr = listener.local_addr().map_err(err)?;
-        println!("distribution point listening on http://{addr}");
-        println!(
-            "publisher token: {}",
-            args.dir.join(mimi_dp::TOKEN_FILE).display()
-        );
-        mimi_dp::serve(listener, state, crate::server_cmd::shutdown_signal())
-            .await
-            .map_err(err)?;
-        tracing::info!("stopped");
-        Ok(())
-    })
 }
 
 /// The authority of DIR, with its FileCodeSender.

@@ -3,10 +3,12 @@
 //! Each subcommand lives in its own module; this file only parses the command line and
 //! dispatches.
 
+mod bench_cmd;
 mod client;
 mod content_cmd;
 mod demo;
 mod discovery_cmd;
+mod dp_cmd;
 mod error;
 mod id_cmd;
 mod logging;
@@ -92,6 +94,9 @@ enum Command {
     /// Look up a phone number or email address privately at a distribution point and verify
     /// the answer against a trust file.
     Lookup(discovery_cmd::LookupArgs),
+    /// Load benchmarks against real processes (one scenario per subcommand).
+    #[command(subcommand)]
+    Bench(bench_cmd::BenchCommand),
 }
 
 fn main() -> ExitCode {
@@ -110,6 +115,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => server_cmd::run_serve(args),
         Command::Discovery(cmd) => discovery_cmd::run(cmd),
         Command::Lookup(args) => discovery_cmd::run_lookup(args),
+        Command::Bench(cmd) => bench_cmd::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

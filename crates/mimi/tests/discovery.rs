@@ -6,8 +6,8 @@
 mod support;
 
 use std::path::Path;
-use support::dp::{Dp, contains, files};
-use support::{TempDir, free_port, ok, run};
+use support::dp::{Dp, contains, files, get_body};
+use support::{TempDir, free_port, ok, run, text};
 
 #[test]
 fn publish_and_look_up_through_a_distribution_point() {
@@ -139,4 +139,162 @@ fn publish_and_look_up_through_a_distribution_point() {
     let again = lookup("+1-202-555-0101", &trust);
     assert!(again.contains("mimi://b.example/u/bob"), "{again}");
     dp.terminate();
+
+    // Pinning, renewal and revocation, with the DP logging at debug level.
+    let log = tmp.0.join("dp.log");
+    let dp = Dp::spawn(
+        &[
+            "discovery",
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--dir",
+            &s(&dp_dir),
+        ],
+        port,
+        "/discovery/v1/key",
+        Some(&log),
+    );
+    let trust_path = s(&trust);
+    let info = get_body(port, "/discovery/v1/key").expect("key info");
+    let (_, key) = mimi_lookup::decode_key_info(&info).expect("key info decodes");
+    let pinned = hex::encode(key.to_bytes());
+    let with_pin = |pin: &str| {
+        run(&[
+            "lookup",
+            "+12025550101",
+            "--dp",
+            &url,
+            "--trust",
+            &s(&trust),
+            "--dp-key",
+            pin,
+        ])
+    };
+    let out = with_pin(&pinned);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("mimi://b.example/u/bob"));
+    let other = mimi_lookup::DpKey::generate(&mut mimi_lookup::rand_core::OsRng).expect("key");
+    let out = with_pin(&hex::encode(other.public().to_bytes()));
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("pinned key"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // Through an OHTTP relay: with the gateway's key configurations given, and fetched.
+    let relay_port = free_port();
+    let relay_log = tmp.0.join("relay.log");
+    let relay = Dp::spawn(
+        &[
+            "discovery",
+            "relay",
+            "--listen",
+            &format!("127.0.0.1:{relay_port}"),
+            "--gateway",
+            &format!("{url}/discovery/v1/gateway"),
+        ],
+        relay_port,
+        "/",
+        Some(&relay_log),
+    );
+    let relay_url = format!("http://127.0.0.1:{relay_port}/");
+    let keys = hex::encode(get_body(port, "/discovery/v1/ohttp-keys").expect("ohttp keys"));
+    for extra in [vec!["--ohttp-keys", keys.as_str()], vec![]] {
+        let mut args = vec![
+            "lookup",
+            "+1 202 555 0101",
+            "--dp",
+            &url,
+            "--trust",
+            &trust_path,
+            "--relay",
+            &relay_url,
+        ];
+        args.extend(extra);
+        let out = ok(&args);
+        assert!(out.contains("mimi://b.example/u/bob"), "{out}");
+    }
+    // Encrypted to another gateway's key, the request does not decapsulate: a clean refusal.
+    let other = mimi_dp::Gateway::from_secret(&[7; 32]).expect("gateway");
+    let other_keys = hex::encode(other.key_configs());
+    let out = run(&[
+        "lookup",
+        "+12025550101",
+        "--dp",
+        &url,
+        "--trust",
+        &trust_path,
+        "--relay",
+        &relay_url,
+        "--ohttp-keys",
+        &other_keys,
+    ]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("400"), "{}", text(&out.stderr));
+    relay.terminate();
+
+    let publish = [
+        "--dp",
+        url.as_str(),
+        "--dp-token",
+        &s(&dp_dir.join("publisher-token")),
+    ];
+    let auth = s(&auth_dir);
+    let authority = |args: &[&str]| {
+        let mut all = vec!["discovery", "authority"];
+        all.extend(args);
+        all.extend(["--dir", auth.as_str(), "--sii", "+1 202 555 0101"]);
+        all.extend(publish);
+        ok(&all)
+    };
+    let renewed = authority(&["renew"]);
+    let serial = renewed
+        .split_whitespace()
+        .skip_while(|w| *w != "serial")
+        .nth(1)
+        .expect("renewed serial")
+        .to_string();
+    let found = lookup("+12025550101", &trust);
+    assert!(
+        found.contains(&format!("verified: authority b.example serial {serial} ")),
+        "{found}"
+    );
+    // Both assertions are at the DP; the older one is superseded.
+    assert!(found.contains("Superseded"), "{found}");
+
+    // The recipient asks for removal: the revocation is published beside the assertions, and
+    // every lookup sees the removal.
+    let revoked = authority(&["revoke"]);
+    assert!(revoked.contains("published"), "{revoked}");
+    let gone = lookup("+1 202 555 0101", &trust);
+    assert!(gone.contains("no verified mapping"), "{gone}");
+    assert!(gone.contains("invalid: revoked"), "{gone}");
+    // And renewal does not bring it back.
+    let mut renew = vec!["discovery", "authority", "renew", "--dir"];
+    renew.extend([auth.as_str(), "--sii", "+12025550101"]);
+    renew.extend(publish);
+    assert!(!run(&renew).status.success());
+    dp.terminate();
+
+    // Neither the files nor the debug log of the DP hold the number, in any form.
+    let mut searched = files(&dp_dir);
+    searched.push(log);
+    searched.push(relay_log);
+    for f in &searched {
+        let bytes = std::fs::read(f).expect("read");
+        for needle in [
+            "12025550101",
+            "+1 202 555 0101",
+            "202 555 0101",
+            "2025550101",
+        ] {
+            assert!(
+                !contains(&bytes, needle.as_bytes()),
+                "{} holds {needle}",
+                f.display()
+            );
+        }
+    }
 }

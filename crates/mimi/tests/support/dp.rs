@@ -8,8 +8,20 @@ use std::time::{Duration, Instant};
 
 use super::{mimi, text};
 
+/// A plain HTTP/1.0 GET on loopback: the body of a 200 answer.
+pub fn get_body(port: u16, path: &str) -> Option<Vec<u8>> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
+    let mut response = Vec::new();
+    s.read_to_end(&mut response).ok()?;
+    let end = response.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let status: u16 = text(&response[..end]).split(' ').nth(1)?.parse().ok()?;
+    (status == 200).then(|| response[end + 4..].to_vec())
+}
+
 /// A plain HTTP/1.0 GET on loopback: the status.
-fn get_status(port: u16, path: &str) -> Option<u16> {
+pub fn get_status(port: u16, path: &str) -> Option<u16> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").ok()?;
@@ -18,32 +30,49 @@ fn get_status(port: u16, path: &str) -> Option<u16> {
     text(&response).split(' ').nth(1)?.parse().ok()
 }
 
-/// A running `mimi discovery serve`.
+/// A running `mimi` daemon serving HTTP on loopback: a distribution point
+/// (`mimi discovery serve`) or an OHTTP relay (`mimi discovery relay`).
 pub struct Dp {
     child: Child,
 }
 
 impl Dp {
-    /// Start it on `dir`, listening on `port`; wait until it answers.
+    /// Start a distribution point on `dir`, listening on `port`; wait until it answers.
     pub fn start(dir: &Path, port: u16) -> Dp {
-        let child = mimi()
-            .args([
+        Self::spawn(
+            &[
                 "discovery",
                 "serve",
                 "--listen",
                 &format!("127.0.0.1:{port}"),
                 "--dir",
                 dir.to_str().expect("path"),
-            ])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn mimi discovery serve");
+            ],
+            port,
+            "/discovery/v1/key",
+            None,
+        )
+    }
+
+    /// Start `mimi args` and wait until `GET ready` on `port` answers (any status but a
+    /// refused connection). With `log`, its stderr goes to that file at `RUST_LOG=debug`.
+    pub fn spawn(args: &[&str], port: u16, ready: &str, log: Option<&Path>) -> Dp {
+        let mut command = mimi();
+        command.args(args).stdout(Stdio::null());
+        match log {
+            Some(path) => {
+                let file = std::fs::File::create(path).expect("log file");
+                command.env("RUST_LOG", "debug").stderr(Stdio::from(file));
+            }
+            None => {
+                command.env("RUST_LOG", "warn").stderr(Stdio::inherit());
+            }
+        }
+        let child = command.spawn().expect("spawn mimi");
         let dp = Dp { child };
         let deadline = Instant::now() + Duration::from_secs(30);
-        while get_status(port, "/discovery/v1/key") != Some(200) {
-            assert!(Instant::now() < deadline, "the DP did not come up");
+        while get_status(port, ready).is_none() {
+            assert!(Instant::now() < deadline, "mimi {args:?} did not come up");
             std::thread::sleep(Duration::from_millis(50));
         }
         dp
@@ -60,10 +89,7 @@ impl Dp {
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             if let Some(status) = self.child.try_wait().expect("wait") {
-                assert!(
-                    status.success(),
-                    "mimi discovery serve exited with {status}"
-                );
+                assert!(status.success(), "the daemon exited with {status}");
                 return;
             }
             assert!(Instant::now() < deadline, "no graceful stop after SIGTERM");

@@ -1,0 +1,110 @@
+//! `mimi bench discovery` through the binary: a tiny run (2,000 records, one-second load
+//! phases) builds the directory, starts the distribution point as a child process, loads it
+//! and reports every figure, nonzero, in its JSON.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+/// A temporary directory removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Self {
+        let mut b = [0u8; 6];
+        getrandom::fill(&mut b).expect("random");
+        let dir = std::env::temp_dir().join(format!("mimi-bench-test-{}", hex::encode(b)));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        Self(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn positive(report: &serde_json::Value, path: &str) -> f64 {
+    let value = path
+        .split('.')
+        .fold(report, |v, k| &v[k])
+        .as_f64()
+        .unwrap_or_else(|| panic!("{path} missing in {report:#}"));
+    assert!(value > 0.0, "{path} is {value} in {report:#}");
+    value
+}
+
+#[test]
+fn a_tiny_discovery_benchmark_reports_every_figure() {
+    let scratch = Scratch::new();
+    let json = scratch.0.join("bench.json");
+    let dir = scratch.0.join("dp");
+    let out = Command::new(env!("CARGO_BIN_EXE_mimi"))
+        .args([
+            "bench",
+            "discovery",
+            "--records",
+            "2000",
+            "--seconds",
+            "1",
+            "--json",
+        ])
+        .arg(&json)
+        .arg("--dir")
+        .arg(&dir)
+        .output()
+        .expect("run mimi bench");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("| lookups/s |"), "{stdout}");
+
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("json")).expect("parse");
+    assert_eq!(report["scenario"], "discovery");
+    assert_eq!(report["records"], 2000);
+    for path in [
+        "setup.seconds",
+        "setup.records_per_second",
+        "setup.snapshot_bytes",
+        "startup.seconds",
+        "startup.rss_bytes",
+        "lookups.count",
+        "lookups.per_second",
+        "lookups.found",
+        "lookups.not_found",
+        "lookups.latency_us.p50",
+        "lookups.latency_us.p99",
+        "lookups.latency_us.p99_9",
+        "dp_after_lookups.rss_bytes",
+        "dp_after_lookups.hwm_bytes",
+        "private_lookups.count",
+        "private_lookups.per_second",
+        "private_lookups.latency_us.p50",
+        "dp_after_private_lookups.rss_bytes",
+        "dp_after_private_lookups.hwm_bytes",
+        "uploads.count",
+        "uploads.per_second",
+        "uploads.latency_us.p50",
+        "stop_with_compaction_seconds",
+    ] {
+        positive(&report, path);
+    }
+    // Every private lookup verified its assertion; no request failed.
+    assert_eq!(
+        report["private_lookups"]["found"],
+        report["private_lookups"]["count"]
+    );
+    assert_eq!(report["lookups"]["errors"], 0);
+    assert_eq!(report["private_lookups"]["errors"], 0);
+    assert_eq!(report["uploads"]["errors"], 0);
+    // --dir is kept: a DP data directory (snapshot, journal, key), with no SII in it.
+    for name in ["store.cbor", "journal", "dp-key"] {
+        assert!(dir.join(name).exists(), "{name}");
+    }
+    let snapshot = std::fs::read(dir.join("store.cbor")).expect("snapshot");
+    assert!(!snapshot.windows(11).any(|w| w == b"12022000000"));
+}
