@@ -500,7 +500,7 @@ async fn evaluate(
         .limiter
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .check(&peer.ip(), cost, now_ms());
+        .check(&crate::requester(peer.ip()), cost, now_ms());
     if let Err(e) = charged {
         return refusal(&e);
     }

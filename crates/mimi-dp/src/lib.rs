@@ -85,9 +85,52 @@ pub enum DpError {
     },
 }
 
+/// The rate-limited requester behind a connection from `ip` (docs/decisions/0118): the
+/// address itself for IPv4, its /64 prefix for IPv6 (one subscriber's link usually has a whole
+/// /64, so per-address buckets would hand out 2^64 budgets). An IPv4-mapped IPv6 address counts
+/// as its IPv4 address.
+pub fn requester(ip: std::net::IpAddr) -> std::net::IpAddr {
+    use std::net::{IpAddr, Ipv6Addr};
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(Ipv6Addr::from(prefix))
+            }
+        },
+    }
+}
+
 /// Milliseconds since the Unix epoch.
 pub(crate) fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::requester;
+    use std::net::IpAddr;
+
+    #[test]
+    fn requesters_are_ipv4_addresses_and_ipv6_slash_64s() {
+        let ip = |s: &str| s.parse::<IpAddr>().expect("address");
+        assert_eq!(requester(ip("192.0.2.7")), ip("192.0.2.7"));
+        assert_eq!(requester(ip("::ffff:192.0.2.7")), ip("192.0.2.7"));
+        assert_eq!(
+            requester(ip("2001:db8:1:2:aaaa:bbbb:cccc:dddd")),
+            ip("2001:db8:1:2::")
+        );
+        assert_eq!(
+            requester(ip("2001:db8:1:2::1")),
+            requester(ip("2001:db8:1:2:ffff::9"))
+        );
+        assert_ne!(
+            requester(ip("2001:db8:1:2::1")),
+            requester(ip("2001:db8:1:3::1"))
+        );
+    }
 }

@@ -132,7 +132,12 @@ async fn forward(
             "the body must be message/ohttp-req",
         );
     }
-    if let Err(e) = state.limiter.lock().await.check(&peer.ip(), 1, now_ms()) {
+    if let Err(e) = state
+        .limiter
+        .lock()
+        .await
+        .check(&crate::requester(peer.ip()), 1, now_ms())
+    {
         return match e {
             Error::RateLimited { retry_after_ms } => (
                 StatusCode::TOO_MANY_REQUESTS,
