@@ -1,14 +1,13 @@
 //! The HTTP binding, in process: status codes, rate limiting, upload and durability.
 #![allow(clippy::unwrap_used)]
 
-use std::net::SocketAddr;
+mod common;
+
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::extract::ConnectInfo;
-use axum::http::{Request, StatusCode, header};
-use http_body_util::BodyExt;
-use mimi_dp::{DpFiles, DpOptions, DpState, STORE_FILE, router};
+use axum::http::{StatusCode, header};
+use common::{CT, call};
+use mimi_dp::{DpFiles, DpOptions, DpState, STORE_FILE};
 use mimi_lookup::decode_key_info;
 use mimi_lookup::rand_core::OsRng;
 use mimi_lookup::{
@@ -16,36 +15,6 @@ use mimi_lookup::{
     UploadResponse, blind, finalize,
 };
 use mimi_types::id::ConnectionId;
-use tower::ServiceExt;
-
-async fn call(
-    state: &Arc<DpState>,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Vec<u8>,
-) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
-    let mut req = Request::builder().method(method).uri(path);
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let mut req = req.body(Body::from(body)).unwrap();
-    let peer: SocketAddr = "192.0.2.1:4000".parse().unwrap();
-    req.extensions_mut().insert(ConnectInfo(peer));
-    let resp = router(state.clone()).oneshot(req).await.unwrap();
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let body = resp
-        .into_body()
-        .collect()
-        .await
-        .unwrap()
-        .to_bytes()
-        .to_vec();
-    (status, headers, body)
-}
-
-const CT: (&str, &str) = ("content-type", "application/cbor");
 
 fn open(dir: &std::path::Path, rate: RatePolicy) -> Arc<DpState> {
     let options = DpOptions {

@@ -159,6 +159,21 @@ pub struct DpArgs {
 }
 
 impl DpArgs {
+    /// Look `sii` up at the distribution point these options name and verify the answer (no
+    /// revocations or serial floors carried over from earlier lookups: docs/decisions/0139).
+    pub(crate) async fn lookup(&self, sii: &Sii) -> Result<Found, CliError> {
+        let (client, trust) = self.connect().await?;
+        Ok(client
+            .lookup(
+                sii,
+                &trust,
+                &RevocationSet::new(),
+                &Default::default(),
+                now_secs(),
+            )
+            .await?)
+    }
+
     /// The client and trust set these options describe.
     pub(crate) async fn connect(&self) -> Result<(DiscoveryClient, TrustSet), CliError> {
         let (Some(dp), Some(trust)) = (&self.dp, &self.trust) else {
@@ -548,19 +563,7 @@ pub(crate) fn print_found(found: &Found) {
 /// Run `mimi lookup`.
 pub fn run_lookup(args: LookupArgs) -> Result<(), CliError> {
     let sii = Sii::parse(&args.sii).map_err(err)?;
-    let found = runtime()?.block_on(async {
-        let (client, trust) = args.dp.connect().await?;
-        client
-            .lookup(
-                &sii,
-                &trust,
-                &RevocationSet::new(),
-                &Default::default(),
-                now_secs(),
-            )
-            .await
-            .map_err(CliError::from)
-    })?;
+    let found = runtime()?.block_on(args.dp.lookup(&sii))?;
     print_found(&found);
     Ok(())
 }

@@ -116,15 +116,7 @@ pub fn serve(args: ServeArgs) -> Result<(), CliError> {
     let state = Arc::new(DpState::open(files, &options).map_err(err)?);
     let loaded_ms = started.elapsed().as_millis();
     // Evaluations are CPU-bound: one worker per core.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(CliError::Runtime)?;
-    runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(args.listen)
-            .await
-            .map_err(|e| err(format!("cannot listen on {}: {e}", args.listen)))?;
-        let addr = listener.local_addr().map_err(err)?;
+    listen_until_stopped(args.listen, |listener, addr| async move {
         println!(
             "store: {} records under {} indices, loaded in {loaded_ms} ms",
             state.record_count().await,
@@ -144,9 +136,27 @@ pub fn serve(args: ServeArgs) -> Result<(), CliError> {
             hex::encode(state.gateway().key_configs())
         );
         println!("distribution point listening on http://{addr}");
-        mimi_dp::serve(listener, state, crate::server_cmd::shutdown_signal())
+        mimi_dp::serve(listener, state, crate::server_cmd::shutdown_signal()).await
+    })
+}
+
+/// On a multi-thread runtime, bind `listen` and run `serve` on the listener until it returns
+/// (the servers stop on SIGTERM or Ctrl-C).
+fn listen_until_stopped<F, Fut>(listen: SocketAddr, serve: F) -> Result<(), CliError>
+where
+    F: FnOnce(tokio::net::TcpListener, SocketAddr) -> Fut,
+    Fut: std::future::Future<Output = std::io::Result<()>>,
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(CliError::Runtime)?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(listen)
             .await
-            .map_err(err)?;
+            .map_err(|e| err(format!("cannot listen on {listen}: {e}")))?;
+        let addr = listener.local_addr().map_err(err)?;
+        serve(listener, addr).await.map_err(err)?;
         tracing::info!("stopped");
         Ok(())
     })
@@ -159,24 +169,12 @@ pub fn relay(args: RelayArgs) -> Result<(), CliError> {
         mimi_dp::relay::RelayState::new(&args.gateway, RatePolicy::new(args.burst, args.refill_ms))
             .map_err(err)?,
     );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(CliError::Runtime)?;
-    runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(args.listen)
-            .await
-            .map_err(|e| err(format!("cannot listen on {}: {e}", args.listen)))?;
-        let addr = listener.local_addr().map_err(err)?;
+    listen_until_stopped(args.listen, |listener, addr| async move {
         println!(
             "OHTTP relay listening on http://{addr}, forwarding to {}",
             args.gateway
         );
-        mimi_dp::relay::serve_relay(listener, state, crate::server_cmd::shutdown_signal())
-            .await
-            .map_err(err)?;
-        tracing::info!("stopped");
-        Ok(())
+        mimi_dp::relay::serve_relay(listener, state, crate::server_cmd::shutdown_signal()).await
     })
 }
 

@@ -8,7 +8,7 @@ mod support;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 use support::dp::Dp;
 use support::{TempDir, free_port, mimi, ok, run, text};
@@ -83,21 +83,7 @@ impl Provider {
 
     /// SIGTERM, then the process must exit cleanly on its own.
     fn terminate(mut self) {
-        let pid = self.child.id().to_string();
-        let killed = Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill");
-        assert!(killed.success());
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                assert!(status.success(), "mimi serve exited with {status}");
-                return;
-            }
-            assert!(Instant::now() < deadline, "no graceful stop after SIGTERM");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        support::terminate(&mut self.child);
     }
 }
 

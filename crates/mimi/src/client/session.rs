@@ -6,7 +6,7 @@
 use mimi_client::remote::fanout;
 use mimi_client::{ClientError, ClientEvent, MimiClient, RemoteApi};
 use mimi_content::MessageId;
-use mimi_discovery::{RevocationSet, Sii};
+use mimi_discovery::Sii;
 use mimi_room::policy::{PolicyState, Preset};
 use mimi_types::client_api::{SearchCode, SearchElement, SearchType, StreamEvent};
 use mimi_types::id::{ConnectionId, GroupUri, MimiUri, RoomUri, UserUri};
@@ -15,7 +15,7 @@ use mimi_types::wire::{
 };
 
 use super::profile::Profile;
-use crate::discovery_cmd::{DpArgs, now_secs};
+use crate::discovery_cmd::DpArgs;
 use crate::error::CliError;
 
 /// KeyPackages published when a device is registered, and the level it is topped up to.
@@ -293,16 +293,7 @@ impl Session {
     /// The most preferred verified user a phone number or email address maps to.
     async fn discover(&self, name: &str, dp: &DpArgs) -> Result<UserUri, CliError> {
         let sii = Sii::parse(name).map_err(crate::discovery_cmd::err)?;
-        let (client, trust) = dp.connect().await?;
-        let found = client
-            .lookup(
-                &sii,
-                &trust,
-                &RevocationSet::new(),
-                &Default::default(),
-                now_secs(),
-            )
-            .await?;
+        let found = dp.lookup(&sii).await?;
         found.best().cloned().ok_or_else(|| {
             CliError::Usage(format!(
                 "{name}: no verified mapping for {} at the distribution point",

@@ -3,7 +3,7 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use super::{mimi, text};
@@ -80,21 +80,7 @@ impl Dp {
 
     /// SIGTERM, then the process must exit cleanly on its own.
     pub fn terminate(mut self) {
-        let pid = self.child.id().to_string();
-        let killed = Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill");
-        assert!(killed.success());
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                assert!(status.success(), "the daemon exited with {status}");
-                return;
-            }
-            assert!(Instant::now() < deadline, "no graceful stop after SIGTERM");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        super::terminate(&mut self.child);
     }
 }
 

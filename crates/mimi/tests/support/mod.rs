@@ -6,7 +6,8 @@
 pub mod dp;
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output};
+use std::time::{Duration, Instant};
 
 /// The binary under test.
 pub fn mimi() -> Command {
@@ -66,5 +67,27 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Send SIGTERM to `child`; it must then exit successfully on its own within 15 s.
+pub fn terminate(child: &mut Child) {
+    let pid = child.id().to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            assert!(
+                status.success(),
+                "the process exited with {status} after SIGTERM"
+            );
+            return;
+        }
+        assert!(Instant::now() < deadline, "no graceful stop after SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
     }
 }
