@@ -706,7 +706,7 @@ impl MimiClient {
                 // protocol-06 §5.4.1, receiver: verify the hub's frank against the context we
                 // derive ourselves (sender from the credential, this room, the hub time).
                 let franked = match (frank, franking_agent(group), &sender) {
-                    (Some(frank), Some(agent), Some(sender)) => {
+                    (Some(frank), Some(agent), Some(sender)) if agent_is_hub(&agent, room) => {
                         let tag = mimi_room::franking::franking_tag(&bytes)?;
                         let context = ServerFrankingContext {
                             sender_uri: sender.clone().into(),
@@ -865,6 +865,14 @@ fn franking_agent(group: &MlsGroup) -> Option<FrankingAgentData> {
     }
 }
 
+/// protocol-06 §5.4.1 (receiver): a frank counts only if the room's franking agent is the
+/// room's hub, whose credential names its domain (docs/decisions/0050). A frank from any other
+/// agent could not be confirmed by the hub in an abuse report.
+fn agent_is_hub(agent: &FrankingAgentData, room: &RoomUri) -> bool {
+    agent.credential.credential_type() == openmls::prelude::CredentialType::Basic
+        && agent.credential.serialized_content() == room.domain().as_str().as_bytes()
+}
+
 /// Whether a PublicMessage was sent by the member at leaf `own`.
 fn sent_by(message: &MlsMessage, own: LeafNodeIndex) -> bool {
     let Ok(parsed) = message.parse() else {
@@ -889,5 +897,28 @@ impl KindEpoch for MlsMessage {
             mimi_types::wire::MlsMessageKind::Framed { epoch, .. } => Some(epoch),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod franking_agent_tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use openmls::prelude::{BasicCredential, SignaturePublicKey};
+
+    fn agent(identity: &str) -> FrankingAgentData {
+        FrankingAgentData {
+            franking_signature_key: SignaturePublicKey::from(vec![7u8; 32]),
+            credential: BasicCredential::new(identity.as_bytes().to_vec()).into(),
+        }
+    }
+
+    #[test]
+    fn only_the_rooms_hub_is_a_franking_agent() {
+        let room = RoomUri::parse("mimi://a.example/r/clubhouse").unwrap();
+        assert!(agent_is_hub(&agent("a.example"), &room));
+        assert!(!agent_is_hub(&agent("b.example"), &room));
+        assert!(!agent_is_hub(&agent("a.example.evil"), &room));
+        assert!(!agent_is_hub(&agent(""), &room));
     }
 }
