@@ -29,8 +29,16 @@
 //! [peers]                              # address overrides (tests, the demo); else DNS
 //! "b.example" = "127.0.0.1:9443"
 //!
-//! [limits]
+//! [limits]                             # docs/operating.md "Limits"; 0 turns one off
 //! max_body_bytes = 1048576
+//! [limits.transport]                   # slow clients, HTTP framing
+//! header_read_secs = 10
+//! [limits.connections]                 # concurrent connections
+//! federation_per_ip = 64
+//! [limits.rates]                       # token buckets: 429 + Retry-After
+//! peer_per_sec = 200
+//! [limits.quotas]                      # per user: 403 (streams: 429)
+//! devices_per_user = 20
 //!
 //! [consent]                            # protocol-06 §5.7 (docs/decisions/0081)
 //! require_for_key_material = false     # true: peers get noConsent without a grant
@@ -146,14 +154,23 @@ pub struct KeysConfig {
     pub franking_key: PathBuf,
 }
 
-/// `[limits]`.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+/// `[limits]`: what one peer, user, connection or room may use (docs/operating.md
+/// "Limits", docs/decisions/0091). Every count, rate and timeout below turns off at 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
     /// Largest `/update` body, in bytes (commits of large rooms carry the ratchet tree).
     pub max_update_bytes: usize,
+    /// Slow clients and HTTP framing (both listeners).
+    pub transport: TransportLimits,
+    /// Concurrent connections.
+    pub connections: ConnectionLimits,
+    /// Request rates (token buckets).
+    pub rates: RateLimits,
+    /// Per-user quotas and event streams.
+    pub quotas: Quotas,
 }
 
 impl Default for Limits {
@@ -161,7 +178,182 @@ impl Default for Limits {
         Self {
             max_body_bytes: 1 << 20,
             max_update_bytes: 16 << 20,
+            transport: TransportLimits::default(),
+            connections: ConnectionLimits::default(),
+            rates: RateLimits::default(),
+            quotas: Quotas::default(),
         }
+    }
+}
+
+/// `[limits.transport]`: timeouts against slow clients (slow-loris) and HTTP framing bounds,
+/// applied on the federation and the client API listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TransportLimits {
+    /// Budget for the TLS handshake of a federation connection, in seconds.
+    pub tls_handshake_secs: u64,
+    /// Budget for a request's head (request line and headers), in seconds; also the
+    /// longest wait for the first request of a connection and, for HTTP/1.1, between
+    /// requests of a kept-alive connection.
+    pub header_read_secs: u64,
+    /// Budget for a request body, in seconds, extended by one second for every
+    /// `body_min_bytes_per_sec` bytes received.
+    pub body_secs: u64,
+    /// The body rate that earns more time (0: none; the whole body within `body_secs`).
+    pub body_min_bytes_per_sec: u64,
+    /// A connection with no request in flight for this long is closed, in seconds.
+    pub idle_secs: u64,
+    /// Largest request head, in bytes (HTTP/1.1 read buffer, HTTP/2 header list); at least
+    /// 8192.
+    pub max_header_bytes: usize,
+    /// Concurrent HTTP/2 streams per connection (0: hyper's default of 200).
+    pub http2_max_concurrent_streams: u32,
+}
+
+impl Default for TransportLimits {
+    fn default() -> Self {
+        Self {
+            tls_handshake_secs: 10,
+            header_read_secs: 10,
+            body_secs: 20,
+            body_min_bytes_per_sec: 1024,
+            idle_secs: 60,
+            max_header_bytes: 32 << 10,
+            http2_max_concurrent_streams: 100,
+        }
+    }
+}
+
+/// `[limits.connections]`: concurrent connections; excess ones are closed at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConnectionLimits {
+    /// Open connections per listener, all clients together.
+    pub max_per_listener: usize,
+    /// Open federation connections per remote address (IPv6: per /64).
+    pub federation_per_ip: usize,
+    /// Open federation connections per peer domain its TLS client certificate names.
+    pub federation_per_peer: usize,
+    /// Open client API connections per remote address (IPv6: per /64). Behind a reverse
+    /// proxy every user has the proxy's address: raise it or turn it off.
+    pub client_per_ip: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            max_per_listener: 4096,
+            federation_per_ip: 64,
+            federation_per_peer: 64,
+            client_per_ip: 256,
+        }
+    }
+}
+
+/// `[limits.rates]`: token buckets. A request over its bucket is refused with `429` and
+/// `Retry-After`, and does nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimits {
+    /// Federation requests per second per authenticated peer domain.
+    pub peer_per_sec: u64,
+    /// Federation requests a peer may make at once.
+    pub peer_burst: u64,
+    /// Client API requests per second per authenticated user.
+    pub user_per_sec: u64,
+    /// Client API requests a user may make at once.
+    pub user_burst: u64,
+    /// Client API requests per second per remote address without a valid token (IPv6: per
+    /// /64). Behind a reverse proxy this is the proxy's budget: raise it or turn it off.
+    pub anonymous_per_sec: u64,
+    /// Such requests an address may make at once.
+    pub anonymous_burst: u64,
+    /// Bytes of messages (`submitMessage`) per second per room hosted here.
+    pub room_message_bytes_per_sec: u64,
+    /// Bytes of messages a room may take at once (a larger message passes when the bucket
+    /// is full, and empties it).
+    pub room_message_burst_bytes: u64,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            peer_per_sec: 200,
+            peer_burst: 2000,
+            user_per_sec: 50,
+            user_burst: 500,
+            anonymous_per_sec: 20,
+            anonymous_burst: 100,
+            room_message_bytes_per_sec: 256 << 10,
+            room_message_burst_bytes: 4 << 20,
+        }
+    }
+}
+
+/// `[limits.quotas]`: what one user of this provider may hold. A request that would go
+/// over a quota is refused with `403` and changes nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Quotas {
+    /// Devices (MLS clients) per user.
+    pub devices_per_user: usize,
+    /// One-time KeyPackages stored per device.
+    pub key_packages_per_device: usize,
+    /// Rooms a user's devices are in at this provider, hosted or followed (checked when the
+    /// user creates a room or joins one by external commit).
+    pub rooms_per_user: usize,
+    /// Open event streams (SSE) per device; one more is refused with `429`.
+    pub streams_per_device: usize,
+    /// Open event streams (SSE) per user, all devices together.
+    pub streams_per_user: usize,
+}
+
+impl Default for Quotas {
+    fn default() -> Self {
+        Self {
+            devices_per_user: 20,
+            key_packages_per_device: 500,
+            rooms_per_user: 1000,
+            streams_per_device: 4,
+            streams_per_user: 16,
+        }
+    }
+}
+
+impl Limits {
+    /// Check the combinations a provider cannot run with; the message names the key.
+    pub fn check(&self) -> Result<(), String> {
+        if self.max_body_bytes < 1024 || self.max_update_bytes < self.max_body_bytes {
+            return Err("limits: max_body_bytes must be at least 1024 and max_update_bytes at least max_body_bytes".into());
+        }
+        if self.transport.max_header_bytes < 8192 {
+            return Err("limits.transport: max_header_bytes must be at least 8192".into());
+        }
+        let r = &self.rates;
+        for (rate, per_sec, size, burst) in [
+            ("peer_per_sec", r.peer_per_sec, "peer_burst", r.peer_burst),
+            ("user_per_sec", r.user_per_sec, "user_burst", r.user_burst),
+            (
+                "anonymous_per_sec",
+                r.anonymous_per_sec,
+                "anonymous_burst",
+                r.anonymous_burst,
+            ),
+            (
+                "room_message_bytes_per_sec",
+                r.room_message_bytes_per_sec,
+                "room_message_burst_bytes",
+                r.room_message_burst_bytes,
+            ),
+        ] {
+            if per_sec > 0 && burst == 0 {
+                return Err(format!(
+                    "limits.rates: {size} must be at least 1 when {rate} is set"
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -252,13 +444,7 @@ impl Config {
                 "tls: name at least one CA file in roots, or set system_roots = true".into(),
             ));
         }
-        if file.limits.max_body_bytes < 1024
-            || file.limits.max_update_bytes < file.limits.max_body_bytes
-        {
-            return Err(ServerError::Config(
-                "limits: max_body_bytes must be at least 1024 and max_update_bytes at least max_body_bytes".into(),
-            ));
-        }
+        file.limits.check().map_err(ServerError::Config)?;
         let proxy = &file.proxy_download;
         if proxy.max_bytes == 0 || !(1..=600).contains(&proxy.timeout_secs) {
             return Err(ServerError::Config(
@@ -311,5 +497,57 @@ impl Config {
         let path = self.path(p);
         std::fs::read(&path)
             .map_err(|e| ServerError::Config(format!("cannot read {}: {e}", path.display())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_have_defaults_and_refuse_unknown_keys() {
+        let limits: Limits = toml::from_str("").expect("empty");
+        assert_eq!(limits, Limits::default());
+        limits.check().expect("defaults are valid");
+        let partial: Limits =
+            toml::from_str("[rates]\npeer_per_sec = 5\n[quotas]\nrooms_per_user = 0\n")
+                .expect("partial");
+        assert_eq!(partial.rates.peer_per_sec, 5);
+        assert_eq!(partial.rates.peer_burst, RateLimits::default().peer_burst);
+        assert_eq!(partial.quotas.rooms_per_user, 0);
+        for bad in [
+            "bogus = 1",
+            "[rates]\nbogus = 1",
+            "[transport]\nheader_secs = 1",
+            "[connections]\nper_ip = 1",
+            "[quotas]\nrooms = 1",
+        ] {
+            assert!(toml::from_str::<Limits>(bad).is_err(), "{bad}");
+        }
+        // What mimi init writes reads back the same.
+        let text = toml::to_string_pretty(&Limits::default()).expect("encode");
+        assert_eq!(
+            toml::from_str::<Limits>(&text).expect("decode"),
+            Limits::default()
+        );
+    }
+
+    #[test]
+    fn impossible_limits_are_refused() {
+        let mut l = Limits::default();
+        l.transport.max_header_bytes = 4096;
+        assert!(l.check().unwrap_err().contains("max_header_bytes"));
+        let mut l = Limits::default();
+        l.rates.user_burst = 0;
+        assert!(l.check().unwrap_err().contains("user_burst"));
+        let mut l = Limits::default();
+        l.rates.user_burst = 0;
+        l.rates.user_per_sec = 0;
+        l.check().expect("a rate turned off needs no burst");
+        let l = Limits {
+            max_body_bytes: 100,
+            ..Limits::default()
+        };
+        assert!(l.check().is_err());
     }
 }

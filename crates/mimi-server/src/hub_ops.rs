@@ -4,15 +4,21 @@
 //! forwarded to their hub.
 
 use mimi_room::hub::HubContext;
-use mimi_store::Store;
+use mimi_store::{HubSubmission, Store};
 use mimi_types::id::{ProviderDomain, RoomUri};
 use mimi_types::wire::{
-    Endpoint, GroupInfoRequest, GroupInfoResponse, SubmitMessageRequest, SubmitMessageResponse,
-    UpdateRequest, UpdateRoomResponse, WireMessage,
+    Endpoint, GroupInfoRequest, GroupInfoResponse, Protocol, SubmitMessageRequest,
+    SubmitMessageResponse, SubmitOutcome, UpdateRequest, UpdateRoomResponse, WireMessage,
 };
+use sha2::Digest as _;
 
 use crate::error::ServerError;
-use crate::provider::{Provider, now_ms};
+use crate::provider::{Provider, now_ms, store_err};
+
+/// How long a hub remembers an accepted application message, to answer a resubmission of it
+/// as it answered the first time instead of accepting it again: 24 hours, the usual lifetime
+/// of an idempotency key (docs/decisions/0067).
+pub const SUBMISSION_MEMORY_MS: u64 = 24 * 60 * 60 * 1000;
 
 /// Why a hub operation could not produce a protocol response.
 #[derive(Debug, thiserror::Error)]
@@ -84,6 +90,30 @@ impl<S: Store> Provider<S> {
         self.ensure_peer_ca(from).await;
         let now = now_ms();
         let mut hosted = hosted.lock().await;
+        // A message accepted before — a sender retrying after the answer was lost, also
+        // across a restart of the hub — gets the first answer again, not a second acceptance
+        // (docs/decisions/0067). Checked under the room's lock, before the engine (whose
+        // epoch may have moved on since).
+        let digest: [u8; 32] = sha2::Sha256::digest(request.app_message.as_bytes()).into();
+        let sender = request.sending_uri.uri().as_str();
+        if let Some(seen) = self
+            .store
+            .hub_submission(room.as_str(), &digest)
+            .await
+            .map_err(store_err)?
+        {
+            if seen.from_domain == from.as_str() && seen.sending_uri == sender {
+                tracing::info!(%room, %from, seq = seen.seq, "message resubmitted: answered as before");
+                return Ok(
+                    SubmitMessageResponse::decode(&seen.response).map_err(ServerError::from)?
+                );
+            }
+            tracing::info!(%room, %from, %sender, "message accepted before from another sender refused");
+            return Ok(SubmitMessageResponse {
+                protocol: Protocol::Mls10,
+                outcome: SubmitOutcome::NotAllowed,
+            });
+        }
         let reply = {
             let trust = self.trust.read().await;
             hosted
@@ -95,7 +125,18 @@ impl<S: Store> Provider<S> {
             tracing::info!(%room, %from, reason = %why, "message refused");
         }
         if let Some(accepted) = &reply.accepted {
-            self.persist(&mut hosted, "message", accepted, now).await?;
+            let submission = HubSubmission {
+                room: room.as_str().to_string(),
+                message_hash: digest,
+                from_domain: from.as_str().to_string(),
+                sending_uri: sender.to_string(),
+                seq: accepted.seq,
+                response: reply.response.encode().map_err(ServerError::from)?,
+                accepted_ms: now,
+            };
+            let forget_before = now.saturating_sub(SUBMISSION_MEMORY_MS);
+            self.persist_submission(&mut hosted, accepted, &submission, forget_before)
+                .await?;
         }
         Ok(reply.response)
     }

@@ -13,6 +13,7 @@ pub mod federation;
 pub mod hub_ops;
 pub mod init;
 pub mod keys;
+pub mod limits;
 pub mod listener;
 pub mod local;
 pub mod metrics;

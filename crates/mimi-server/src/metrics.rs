@@ -1,5 +1,6 @@
 //! Prometheus metrics: requests and their latency per listener and route, `/notify`
-//! deliveries per peer, and — read from storage when scraped — the outbox backlog per peer,
+//! deliveries per peer, refusals by the limits of `[limits]` (with open connections and
+//! event streams), and — read from storage when scraped — the outbox backlog per peer,
 //! hosted rooms, users, clients and KeyPackages.
 
 use std::time::Duration;
@@ -33,6 +34,90 @@ impl Listener {
             Listener::Admin => "admin",
         }
     }
+}
+
+/// A limit of `[limits]`, as the `limit` label of `mimi_limit_refusals_total`.
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq)]
+pub enum Limit {
+    /// `connections.max_per_listener`: the listener's connection cap.
+    Connections,
+    /// `connections.*_per_ip`: connections from one address.
+    ConnectionsPerIp,
+    /// `connections.federation_per_peer`: connections of one peer domain.
+    ConnectionsPerPeer,
+    /// `transport.tls_handshake_secs`.
+    TlsHandshakeTimeout,
+    /// `transport.header_read_secs`: a request head (or a connection's first request) too
+    /// slow.
+    HeaderReadTimeout,
+    /// `transport.body_secs` / `body_min_bytes_per_sec`: a request body too slow.
+    BodyReadTimeout,
+    /// `transport.idle_secs` (and HTTP/1.1 keep-alive at `header_read_secs`): an idle
+    /// connection closed.
+    IdleTimeout,
+    /// `rates.peer_*`: a peer's request rate.
+    PeerRate,
+    /// `rates.user_*`: a user's request rate.
+    UserRate,
+    /// `rates.anonymous_*`: an address's rate of unauthenticated requests.
+    AnonymousRate,
+    /// `rates.room_message_*`: a room's message bytes.
+    RoomMessageRate,
+    /// `quotas.streams_per_device`.
+    StreamsPerDevice,
+    /// `quotas.streams_per_user`.
+    StreamsPerUser,
+    /// `quotas.devices_per_user`.
+    DevicesPerUser,
+    /// `quotas.key_packages_per_device`.
+    KeyPackagesPerDevice,
+    /// `quotas.rooms_per_user`.
+    RoomsPerUser,
+}
+
+impl Limit {
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Limit::Connections => "connections",
+            Limit::ConnectionsPerIp => "connections_per_ip",
+            Limit::ConnectionsPerPeer => "connections_per_peer",
+            Limit::TlsHandshakeTimeout => "tls_handshake_timeout",
+            Limit::HeaderReadTimeout => "header_read_timeout",
+            Limit::BodyReadTimeout => "body_read_timeout",
+            Limit::IdleTimeout => "idle_timeout",
+            Limit::PeerRate => "peer_rate",
+            Limit::UserRate => "user_rate",
+            Limit::AnonymousRate => "anonymous_rate",
+            Limit::RoomMessageRate => "room_message_rate",
+            Limit::StreamsPerDevice => "streams_per_device",
+            Limit::StreamsPerUser => "streams_per_user",
+            Limit::DevicesPerUser => "devices_per_user",
+            Limit::KeyPackagesPerDevice => "key_packages_per_device",
+            Limit::RoomsPerUser => "rooms_per_user",
+        }
+    }
+}
+
+impl EncodeLabelValue for Limit {
+    fn encode(
+        &self,
+        encoder: &mut prometheus_client::encoding::LabelValueEncoder,
+    ) -> Result<(), std::fmt::Error> {
+        use std::fmt::Write as _;
+        encoder.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct LimitLabels {
+    limit: Limit,
+    listener: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ListenerLabels {
+    listener: &'static str,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -85,7 +170,12 @@ pub struct Metrics {
     latency: HistogramFamily<RouteLabels>,
     notifies: Family<NotifyLabels, Counter>,
     notified_messages: Family<PeerLabels, Counter>,
+    notify_dead_letters: Family<PeerLabels, Counter>,
+    notify_duplicates: Family<PeerLabels, Counter>,
     outbox_backlog: Family<PeerLabels, Gauge>,
+    limit_refusals: Family<LimitLabels, Counter>,
+    open_connections: Family<ListenerLabels, Gauge>,
+    open_event_streams: Gauge,
     rooms: Gauge,
     users: Gauge,
     clients: Gauge,
@@ -127,11 +217,41 @@ impl Metrics {
             "FanoutMessages delivered to peers",
             notified_messages.clone(),
         );
+        let notify_dead_letters = Family::<PeerLabels, Counter>::default();
+        registry.register(
+            "notify_dead_letters",
+            "FanoutMessages a peer refused for good, moved to the dead letters (docs/decisions/0067)",
+            notify_dead_letters.clone(),
+        );
+        let notify_duplicates = Family::<PeerLabels, Counter>::default();
+        registry.register(
+            "notify_duplicates",
+            "Redelivered FanoutMessages acknowledged without delivering them again, by hub",
+            notify_duplicates.clone(),
+        );
         let outbox_backlog = Family::<PeerLabels, Gauge>::default();
         registry.register(
             "outbox_backlog",
             "Messages queued for delivery, by peer",
             outbox_backlog.clone(),
+        );
+        let limit_refusals = Family::<LimitLabels, Counter>::default();
+        registry.register(
+            "limit_refusals",
+            "Connections closed and requests refused by a limit of [limits], by limit and listener",
+            limit_refusals.clone(),
+        );
+        let open_connections = Family::<ListenerLabels, Gauge>::default();
+        registry.register(
+            "open_connections",
+            "Connections open now, by listener",
+            open_connections.clone(),
+        );
+        let open_event_streams = Gauge::default();
+        registry.register(
+            "open_event_streams",
+            "Client API event streams (SSE) open now",
+            open_event_streams.clone(),
         );
         let rooms = Gauge::default();
         registry.register("hosted_rooms", "Rooms hosted here as hub", rooms.clone());
@@ -155,7 +275,12 @@ impl Metrics {
             latency,
             notifies,
             notified_messages,
+            notify_dead_letters,
+            notify_duplicates,
             outbox_backlog,
+            limit_refusals,
+            open_connections,
+            open_event_streams,
             rooms,
             users,
             clients,
@@ -205,11 +330,72 @@ impl Metrics {
         }
     }
 
+    /// Count one trigger of `limit` on `listener` (a connection closed or a request
+    /// refused).
+    pub fn refused(&self, limit: Limit, listener: Listener) {
+        self.limit_refusals
+            .get_or_create(&LimitLabels {
+                limit,
+                listener: listener.as_str(),
+            })
+            .inc();
+    }
+
+    /// How often `limit` triggered on `listener` so far.
+    pub fn refusals(&self, limit: Limit, listener: Listener) -> u64 {
+        self.limit_refusals
+            .get_or_create(&LimitLabels {
+                limit,
+                listener: listener.as_str(),
+            })
+            .get()
+    }
+
+    /// A connection on `listener` opened (`+1`) or closed (`-1`).
+    pub fn connections_changed(&self, listener: Listener, delta: i64) {
+        self.open_connections
+            .get_or_create(&ListenerLabels {
+                listener: listener.as_str(),
+            })
+            .inc_by(delta);
+    }
+
+    /// An event stream opened (`+1`) or closed (`-1`).
+    pub fn event_streams_changed(&self, delta: i64) {
+        self.open_event_streams.inc_by(delta);
+    }
+
+    /// Count `messages` FanoutMessages for `peer` moved to the dead letters.
+    pub fn notify_dead_letter(&self, peer: &str, messages: usize) {
+        self.notify_dead_letters
+            .get_or_create(&PeerLabels {
+                peer: peer.to_string(),
+            })
+            .inc_by(messages as u64);
+    }
+
+    /// How many FanoutMessages for `peer` went to the dead letters since start.
+    pub fn notify_dead_letters(&self, peer: &str) -> u64 {
+        self.notify_dead_letters
+            .get_or_create(&PeerLabels {
+                peer: peer.to_string(),
+            })
+            .get()
+    }
+
     /// Refresh the gauges of stored state from `store` and encode everything in the
     /// Prometheus text format.
     pub async fn render<S: Store>(&self, store: &S) -> Result<String, mimi_store::StoreError> {
         let backlog = store.outbox_backlog().await?;
         let counts = store.counts().await?;
+        // Counted durably by the store (in the transaction that recognizes the redelivery):
+        // the counter follows the stored total.
+        for (hub, stored) in store.notify_duplicates().await? {
+            let counter = self
+                .notify_duplicates
+                .get_or_create(&PeerLabels { peer: hub });
+            counter.inc_by(stored.saturating_sub(counter.get()));
+        }
         self.outbox_backlog.clear();
         for b in backlog {
             self.outbox_backlog
@@ -252,6 +438,12 @@ mod tests {
         );
         m.notify("b.example", NotifyOutcome::Delivered, 3);
         m.notify("b.example", NotifyOutcome::Retry, 2);
+        m.refused(Limit::PeerRate, Listener::Federation);
+        m.refused(Limit::PeerRate, Listener::Federation);
+        m.refused(Limit::StreamsPerDevice, Listener::Client);
+        m.connections_changed(Listener::Client, 2);
+        m.connections_changed(Listener::Client, -1);
+        assert_eq!(m.refusals(Limit::PeerRate, Listener::Federation), 2);
         let text = m.render(&store).await.expect("render");
         for line in [
             "mimi_http_requests_total{listener=\"Federation\",method=\"POST\",route=\"/v1/notify/{*room}\",status=\"201\"} 1",
@@ -259,6 +451,10 @@ mod tests {
             "mimi_notify_attempts_total{peer=\"b.example\",outcome=\"Delivered\"} 1",
             "mimi_notify_attempts_total{peer=\"b.example\",outcome=\"Retry\"} 1",
             "mimi_notified_messages_total{peer=\"b.example\"} 3",
+            "mimi_limit_refusals_total{limit=\"peer_rate\",listener=\"federation\"} 2",
+            "mimi_limit_refusals_total{limit=\"streams_per_device\",listener=\"client\"} 1",
+            "mimi_open_connections{listener=\"client\"} 1",
+            "mimi_open_event_streams 0",
             "mimi_hosted_rooms 0",
             "mimi_users 0",
         ] {

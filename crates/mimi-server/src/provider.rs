@@ -12,7 +12,7 @@ use std::sync::Arc;
 use mimi_credential::TrustStore;
 use mimi_room::follower::{message_digest, welcome_key_package_refs};
 use mimi_room::hub::{Accepted, HubContext, HubLimits, HubRoom};
-use mimi_store::{FollowerNotify, HubEvent, HubRoomSnapshot, NewOutbox, Store};
+use mimi_store::{FollowerNotify, HubEvent, HubRoomSnapshot, HubSubmission, NewOutbox, Store};
 use mimi_types::id::{ProviderDomain, RoomUri};
 use mimi_types::wire::{FanoutMessage, WireMessage};
 use tokio::sync::{Mutex, Notify, RwLock};
@@ -210,6 +210,33 @@ impl<S: Store> Provider<S> {
         accepted: &Accepted,
         now_ms: u64,
     ) -> Result<(), ServerError> {
+        self.persist_with(hosted, kind, accepted, now_ms, None)
+            .await
+    }
+
+    /// [`Provider::persist`], remembering the accepted submission in the same transaction
+    /// (and forgetting submissions accepted before `forget_before_ms`; docs/decisions/0067).
+    pub async fn persist_submission(
+        &self,
+        hosted: &mut HostedRoom,
+        accepted: &Accepted,
+        submission: &HubSubmission,
+        forget_before_ms: u64,
+    ) -> Result<(), ServerError> {
+        let now_ms = submission.accepted_ms;
+        let with = Some((submission, forget_before_ms));
+        self.persist_with(hosted, "message", accepted, now_ms, with)
+            .await
+    }
+
+    async fn persist_with(
+        &self,
+        hosted: &mut HostedRoom,
+        kind: &str,
+        accepted: &Accepted,
+        now_ms: u64,
+        submission: Option<(&HubSubmission, u64)>,
+    ) -> Result<(), ServerError> {
         let mut outbox = Vec::new();
         let mut local = Vec::new();
         let room_str = hosted.room.room().as_str().to_string();
@@ -239,7 +266,15 @@ impl<S: Store> Provider<S> {
             local,
             created_ms: now_ms,
         };
-        match self.store.commit_hub_event(&event).await {
+        let committed = match submission {
+            None => self.store.commit_hub_event(&event).await,
+            Some((s, forget_before_ms)) => {
+                self.store
+                    .commit_hub_submission(&event, s, forget_before_ms)
+                    .await
+            }
+        };
+        match committed {
             Ok(()) => {
                 self.outbox_ready.notify_waiters();
                 Ok(())

@@ -14,6 +14,8 @@ use crate::error::ServerError;
 use crate::federation::client::FederationClient;
 use crate::federation::routes;
 use crate::keys::ProviderKeys;
+use crate::limits::Limiters;
+use crate::listener::ListenerOptions;
 use crate::provider::Provider;
 use crate::tls::FederationTls;
 
@@ -60,6 +62,11 @@ pub async fn start(
     let admin_addr = admin.as_ref().map(TcpListener::local_addr).transpose()?;
     let provider = Provider::start(config, keys, store, client).await?;
     tracing::info!(domain = %provider.domain(), %federation_addr, %client_api_addr, "provider started");
+    // One set of limiters for both routers: a room's message budget is shared by its local
+    // and remote senders.
+    let limits = provider.config.file.limits;
+    let limiters = Limiters::new(limits, provider.metrics.clone());
+    let metrics = provider.metrics.clone();
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let delivery = tokio::spawn(crate::delivery::run(provider.clone(), stop_rx.clone()));
@@ -67,7 +74,8 @@ pub async fn start(
     let mut listeners = vec![tokio::spawn(crate::listener::serve(
         federation,
         Some(tls.server.clone()),
-        routes::router(provider.clone()),
+        routes::router_with(provider.clone(), limiters.clone()),
+        ListenerOptions::federation(&limits, metrics.clone()),
         stopped(stop_rx.clone()),
     ))];
     // The client API (plain HTTP for this provider's own users); its event streams end at
@@ -75,7 +83,8 @@ pub async fn start(
     listeners.push(tokio::spawn(crate::listener::serve(
         client_api,
         None,
-        crate::client_api::router(provider.clone(), stop_rx.clone()),
+        crate::client_api::router_with(provider.clone(), stop_rx.clone(), limiters),
+        ListenerOptions::client(&limits, metrics.clone()),
         stopped(stop_rx.clone()),
     )));
     if let Some(admin) = admin {
@@ -83,6 +92,7 @@ pub async fn start(
             admin,
             None,
             crate::admin::router(provider.clone()),
+            ListenerOptions::admin(&limits, metrics),
             stopped(stop_rx.clone()),
         )));
     }

@@ -15,10 +15,15 @@
 //!        deliveries ◄──────────────────────── local clients ───┘
 //!          │
 //!  delivery worker: outbox_due(dest) ──POST /notify──► peer ──2xx──► outbox_done
-//!                                                        └─error──► outbox_retry (backoff)
+//!                                                        ├─error──► outbox_retry (backoff)
+//!                                                        └─permanent 4xx──► outbox_dead_letter
+//!
+//!  hub, /submitMessage: hub_submission(room, sha256(msg)) answers a resubmission as before;
+//!                       commit_hub_submission = commit_hub_event + hub_submissions row
 //!
 //!  follower: /notify ──► record_notify(room, sha256(msg)) ── ONE transaction:
 //!                         follower_seen (dedupe) + deliveries of local members
+//!                         (a redelivery only bumps follower_duplicates)
 //!
 //!  client API stream: events_after(client, cursor) ◄── deliveries (dense cursor per client)
 //! ```
@@ -29,7 +34,7 @@
 //!
 //! Values are stored as the wire layer encodes them (opaque bytes); identifiers as their
 //! normalized `mimi://` strings; times as milliseconds supplied by the caller (the store
-//! never reads a clock). Design records: `docs/decisions/0060`..`0066`.
+//! never reads a clock). Design records: `docs/decisions/0060`..`0067`.
 
 #![deny(missing_docs)]
 
@@ -40,9 +45,9 @@ mod store;
 
 pub use error::{Result, StoreError};
 pub use model::{
-    ClientClaim, ClientRecord, ConsentRecord, ConsentState, Counts, DeliveryRow, FollowerNotify,
-    HubEvent, HubRoomSnapshot, KeyPackageClaim, NewOutbox, NewUser, OutboxBacklog, OutboxRow,
-    Purged, StoredKeyPackage, UserRecord,
+    ClientClaim, ClientRecord, ConsentRecord, ConsentState, Counts, DeadLetter, DeliveryRow,
+    FollowerNotify, HubEvent, HubRoomSnapshot, HubSubmission, KeyPackageClaim, NewOutbox, NewUser,
+    OutboxBacklog, OutboxRow, Purged, StoredKeyPackage, UserRecord,
 };
 pub use sqlite::{SQLITE_SCHEMA_VERSION, SqliteOptions, SqliteSettings, SqliteStore};
 pub use store::Store;

@@ -308,3 +308,48 @@ pub struct Counts {
     /// Unclaimed KeyPackages (one-time and last-resort), including expired ones not yet purged.
     pub key_packages: u64,
 }
+
+/// An outbox row taken out of its queue because the peer refused it for good (a permanent
+/// 4xx, docs/decisions/0067): kept for operators, never sent again by the store's queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    /// The outbox row's id.
+    pub id: i64,
+    /// The provider domain it was for.
+    pub destination: String,
+    /// The room.
+    pub room: String,
+    /// The room sequence number of the hub event that queued it.
+    pub seq: u64,
+    /// The TLS-encoded `FanoutMessage`.
+    pub body: Vec<u8>,
+    /// When it was queued.
+    pub created_ms: u64,
+    /// Delivery attempts, the last (refused) one included.
+    pub attempts: u32,
+    /// Why it was refused.
+    pub reason: String,
+    /// When it was taken out of the queue.
+    pub dead_ms: u64,
+}
+
+/// An application message a hub accepted (protocol-06 §5.4), remembered with the answer it
+/// got, so that a resubmission of the same message — a client or follower retrying after the
+/// answer was lost — is answered the same way instead of being accepted twice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HubSubmission {
+    /// The room.
+    pub room: String,
+    /// SHA-256 of the submitted MLS message's encoding.
+    pub message_hash: [u8; 32],
+    /// The provider that submitted it.
+    pub from_domain: String,
+    /// The sender it asserted (`sendingUri`).
+    pub sending_uri: String,
+    /// The room sequence number of the event that accepted it.
+    pub seq: u64,
+    /// The encoded `SubmitMessageResponse` it got.
+    pub response: Vec<u8>,
+    /// When it was accepted.
+    pub accepted_ms: u64,
+}

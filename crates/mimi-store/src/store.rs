@@ -4,8 +4,9 @@ use std::future::Future;
 
 use crate::error::Result;
 use crate::model::{
-    ClientClaim, ClientRecord, ConsentRecord, Counts, DeliveryRow, FollowerNotify, HubEvent,
-    HubRoomSnapshot, NewUser, OutboxBacklog, OutboxRow, Purged, StoredKeyPackage, UserRecord,
+    ClientClaim, ClientRecord, ConsentRecord, Counts, DeadLetter, DeliveryRow, FollowerNotify,
+    HubEvent, HubRoomSnapshot, HubSubmission, NewUser, OutboxBacklog, OutboxRow, Purged,
+    StoredKeyPackage, UserRecord,
 };
 
 /// A provider's durable storage.
@@ -133,8 +134,9 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// Welcome goes to the clients its KeyPackageRefs were routed to (consuming one use of each
     /// route, see [`Store::record_welcome_route`], and making them members of the room), any
     /// other message to the room's local members. Returns the recipients, sorted; `None`,
-    /// changing nothing, if this message was recorded for this room before (a redelivery:
-    /// acknowledge it and do nothing else).
+    /// changing nothing but the hub's count of redeliveries ([`Store::notify_duplicates`]),
+    /// if this message was recorded for this room before (a redelivery: acknowledge it and do
+    /// nothing else).
     fn record_notify(
         &self,
         notify: &FollowerNotify,
@@ -142,6 +144,10 @@ pub trait Store: Clone + Send + Sync + 'static {
 
     /// The local clients in a followed room, sorted.
     fn follower_members(&self, room: &str) -> impl Future<Output = Result<Vec<String>>> + Send;
+
+    /// In how many rooms at least one client of `user_uri` is a local member (rooms hosted
+    /// here and rooms followed), for the provider's per-user room quota.
+    fn user_room_count(&self, user_uri: &str) -> impl Future<Output = Result<usize>> + Send;
 
     /// Add (`present`) or remove a local client from a followed room's member set
     /// (idempotent).
@@ -308,4 +314,47 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// SQLite, checkpoint the WAL). Every clone is closed; later calls fail with
     /// [`Closed`](crate::StoreError::Closed).
     fn close(&self) -> impl Future<Output = ()> + Send;
+
+    // ---- delivery faults (docs/decisions/0067) -----------------------------------------
+
+    /// Refused for good: move these outbox rows out of their queue into the dead letters
+    /// (counting the refused attempt, noting `reason` and `now_ms`), so the rows behind them
+    /// are sent. Unknown ids are ignored.
+    fn outbox_dead_letter(
+        &self,
+        ids: &[i64],
+        reason: &str,
+        now_ms: u64,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// A destination's dead letters, oldest first, at most `limit`.
+    fn dead_letters(
+        &self,
+        destination: &str,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<DeadLetter>>> + Send;
+
+    /// The accepted submission of this message to this room, if the hub remembers one.
+    fn hub_submission(
+        &self,
+        room: &str,
+        message_hash: &[u8; 32],
+    ) -> impl Future<Output = Result<Option<HubSubmission>>> + Send;
+
+    /// [`Store::commit_hub_event`] for an accepted application message, remembering
+    /// `submission` in the same transaction (and forgetting submissions accepted before
+    /// `forget_before_ms`). [`Conflict`](crate::StoreError::Conflict), writing nothing, if
+    /// this message was already accepted in this room, or as `commit_hub_event` says;
+    /// [`Invalid`](crate::StoreError::Invalid) if the submission's room or `seq` is not the
+    /// event's.
+    fn commit_hub_submission(
+        &self,
+        event: &HubEvent,
+        submission: &HubSubmission,
+        forget_before_ms: u64,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// How many redeliveries [`Store::record_notify`] acknowledged without delivering them
+    /// again, per hub, sorted by hub.
+    fn notify_duplicates(&self) -> impl Future<Output = Result<Vec<(String, u64)>>> + Send;
 }

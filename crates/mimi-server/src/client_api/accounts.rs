@@ -19,6 +19,7 @@ use super::auth::{
 };
 use super::error::ApiError;
 use super::extract::ApiJson;
+use crate::metrics::{Limit, Listener};
 use crate::provider::now_ms;
 
 /// Longest device id.
@@ -144,6 +145,17 @@ pub(crate) async fn new_device<S: Store>(
         Err(e) if e.status == StatusCode::NOT_FOUND => {}
         Err(e) => return Err(e),
     }
+    let quota = api.limits.limits().quotas.devices_per_user;
+    if quota > 0 {
+        let devices = api.p.store.clients_of(authed.user.as_str()).await?.len();
+        if devices >= quota {
+            api.limits.refused(Limit::DevicesPerUser, Listener::Client);
+            return Err(ApiError::quota(format!(
+                "{} has {devices} devices, at most {quota} (limits.quotas.devices_per_user)",
+                authed.user
+            )));
+        }
+    }
     // An unusable key is refused by the CA (400); a key another client has, by the store
     // (409).
     let (client_uri, credential) = api
@@ -177,6 +189,19 @@ pub(crate) async fn key_packages<S: Store>(
             KeyPackage::from_bytes(kp.into_bytes())
                 .map_err(|e| ApiError::wire(&format!("key_packages[{i}]"), &e))?,
         );
+    }
+    // Every KeyPackage of the upload counts, as if none were stored yet.
+    let quota = api.limits.limits().quotas.key_packages_per_device;
+    if quota > 0 {
+        let held = api.p.store.key_package_count(client.as_str()).await?;
+        if held.saturating_add(parsed.len()) > quota {
+            api.limits
+                .refused(Limit::KeyPackagesPerDevice, Listener::Client);
+            return Err(ApiError::quota(format!(
+                "{client} holds {held} KeyPackages; {} more would exceed {quota} (limits.quotas.key_packages_per_device)",
+                parsed.len()
+            )));
+        }
     }
     let stored = api.p.publish_key_packages(&client, &parsed).await?;
     let remaining = api.p.store.key_package_count(client.as_str()).await?;

@@ -2,12 +2,15 @@
 //! bearer tokens stored only as their SHA-256, and the extractor that authenticates a
 //! request (docs/decisions/0073).
 
-use std::sync::OnceLock;
+use std::net::IpAddr;
+use std::sync::{Arc, OnceLock};
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{HeaderMap, header, request::Parts};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use mimi_store::Store;
 use mimi_types::client_api::b64_encode;
 use mimi_types::id::UserUri;
@@ -15,6 +18,8 @@ use sha2::{Digest, Sha256};
 
 use super::Api;
 use super::error::ApiError;
+use crate::limits::Limiters;
+use crate::listener::RemoteAddr;
 use crate::provider::now_ms;
 
 /// How long a token is valid.
@@ -188,29 +193,88 @@ pub(crate) struct Authed {
     pub(crate) token_hash: [u8; 32],
 }
 
-/// Authenticate a request by its bearer token.
+/// Authenticate a request by its bearer token, from `remote` (the connection's address,
+/// when known), and charge it: to the user's bucket with a valid token, to the address's
+/// bucket with an `Authorization` header that authenticates nobody (docs/decisions/0091;
+/// requests without the header are charged by [`anonymous_requests`]). Over a bucket:
+/// `429` with `Retry-After`.
 pub(crate) async fn authenticate<S: Store>(
     api: &Api<S>,
     headers: &HeaderMap,
+    remote: Option<IpAddr>,
 ) -> Result<Authed, ApiError> {
-    let token_hash = token_hash(bearer(headers)?);
+    let refused = |e: ApiError| -> ApiError {
+        if headers.contains_key(header::AUTHORIZATION)
+            && let Some(ip) = remote
+            && let Err(t) = api.limits.anonymous_request(ip)
+        {
+            return ApiError::throttled(t, "too many requests without a valid token");
+        }
+        e
+    };
+    let token_hash = token_hash(bearer(headers).map_err(refused)?);
     let record = api
         .p
         .store
         .user_by_token(&token_hash, now_ms())
         .await?
-        .ok_or_else(|| ApiError::unauthorized("invalid or expired token"))?;
+        .ok_or_else(|| refused(ApiError::unauthorized("invalid or expired token")))?;
     let user = UserUri::parse(&record.user_uri)
         .map_err(|e| ApiError::internal(format!("stored user {}: {e}", record.user_uri)))?;
+    api.limits
+        .user_request(user.as_str())
+        .map_err(|t| ApiError::throttled(t, format!("too many requests of {user}")))?;
     Ok(Authed { user, token_hash })
+}
+
+/// The address of the connection a request came on, when the listener recorded it.
+pub(crate) fn remote_ip(extensions: &axum::http::Extensions) -> Option<IpAddr> {
+    extensions.get::<RemoteAddr>().map(|r| r.0.ip())
 }
 
 impl<S: Store> FromRequestParts<Api<S>> for Authed {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, api: &Api<S>) -> Result<Self, ApiError> {
-        authenticate(api, &parts.headers).await
+        authenticate(api, &parts.headers, remote_ip(&parts.extensions)).await
     }
+}
+
+/// Paths whose endpoints authenticate the caller (and so charge the user's bucket); every
+/// other request — registration, login, the hub's keys, health, the OpenAPI document, paths
+/// that do not exist — is anonymous, whatever its headers.
+const AUTHENTICATED: &[&str] = &[
+    "/client/v1/logout",
+    "/client/v1/devices",
+    "/client/v1/rooms",
+    "/client/v1/key-material",
+    "/client/v1/identifiers",
+    "/client/v1/search",
+    "/client/v1/consent/",
+];
+
+fn authenticates(path: &str) -> bool {
+    AUTHENTICATED.iter().any(|p| path.starts_with(p))
+}
+
+/// Middleware: an anonymous request — one without `Authorization`, or to an endpoint that
+/// does not authenticate — is charged to its address's bucket (`rates.anonymous_*`); over
+/// it, `429` with `Retry-After` before anything is done. (With a token, [`authenticate`]
+/// charges the user, or the address if the token is bad.)
+pub(crate) async fn anonymous_requests(
+    State(limiters): State<Arc<Limiters>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let anonymous =
+        !req.headers().contains_key(header::AUTHORIZATION) || !authenticates(req.uri().path());
+    if anonymous
+        && let Some(ip) = remote_ip(req.extensions())
+        && let Err(t) = limiters.anonymous_request(ip)
+    {
+        return ApiError::throttled(t, "too many requests from this address").into_response();
+    }
+    next.run(req).await
 }
 
 #[cfg(test)]
@@ -244,6 +308,21 @@ mod tests {
         assert!(check_password("short").is_err());
         assert!(check_password(&"x".repeat(MAX_PASSWORD_BYTES + 1)).is_err());
         assert!(check_password("long enough").is_ok());
+    }
+
+    #[test]
+    fn authenticated_paths_match_the_routes() {
+        for (_, path) in super::super::ROUTES {
+            let expected = !matches!(
+                *path,
+                "/healthz"
+                    | super::super::OPENAPI_PATH
+                    | "/client/v1/register"
+                    | "/client/v1/login"
+                    | "/client/v1/hub"
+            );
+            assert_eq!(authenticates(path), expected, "{path}");
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ use mimi_types::client_api::ErrorBody;
 
 use crate::error::ServerError;
 use crate::hub_ops::HubOpError;
+use crate::limits::Throttled;
 
 /// A refusal (4xx, the request changed nothing) or a failure (5xx) as a response. The one
 /// private response type of the client API; internal details are logged, not sent.
@@ -15,6 +16,8 @@ use crate::hub_ops::HubOpError;
 pub(crate) struct ApiError {
     pub(crate) status: StatusCode,
     pub(crate) message: String,
+    /// `Retry-After`, in seconds (a `429`).
+    pub(crate) retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -22,7 +25,29 @@ impl ApiError {
         Self {
             status,
             message: one_line(message.into()),
+            retry_after: None,
         }
+    }
+
+    /// `429` with `Retry-After`: a rate or stream limit refused the request
+    /// (docs/decisions/0091).
+    pub(crate) fn throttled(t: Throttled, message: impl Into<String>) -> Self {
+        Self {
+            retry_after: Some(t.retry_after_secs),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("{}; retry after {} s", message.into(), t.retry_after_secs),
+            )
+        }
+    }
+
+    /// `403`: the request would take the user over a quota of `[limits.quotas]`; it changed
+    /// nothing (docs/decisions/0092).
+    pub(crate) fn quota(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            format!("quota exceeded: {}", message.into()),
+        )
     }
 
     pub(crate) fn bad_request(message: impl Into<String>) -> Self {
@@ -91,6 +116,7 @@ impl IntoResponse for ApiError {
             tracing::debug!(status = %self.status, reason = %self.message, "client API request refused");
         }
         let unauthorized = self.status == StatusCode::UNAUTHORIZED;
+        let retry_after = self.retry_after;
         let mut response = (
             self.status,
             Json(ErrorBody {
@@ -104,6 +130,11 @@ impl IntoResponse for ApiError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"mimi\""),
             );
+        }
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }
@@ -136,6 +167,18 @@ impl From<HubOpError> for ApiError {
     fn from(e: HubOpError) -> Self {
         match e {
             HubOpError::NotHosted(room) => Self::not_found(format!("{room} is not hosted here")),
+            // The hub's limits (docs/decisions/0091): the client may retry; the hub's own
+            // Retry-After is not passed on, so wait the least.
+            HubOpError::Refused {
+                status: 429,
+                reason,
+            } => Self {
+                retry_after: Some(1),
+                ..Self::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    format!("the hub answered 429: {reason}"),
+                )
+            },
             HubOpError::Refused { status, reason } => Self::new(
                 StatusCode::BAD_GATEWAY,
                 format!("the hub answered {status}: {reason}"),

@@ -20,6 +20,8 @@ use serde::Deserialize;
 use super::Api;
 use super::auth::Authed;
 use super::error::ApiError;
+use crate::limits::StreamSlot;
+use crate::metrics::Limit;
 use crate::provider::now_ms;
 
 /// Events per poll answer unless the client asks for fewer.
@@ -148,7 +150,20 @@ pub(crate) async fn stream<S: Store>(
     };
     let after = last_event_id.or(query.after).unwrap_or(0);
     check_cursor(&api, &client, after).await?;
+    // At most quotas.streams_per_device / _per_user open at once (docs/decisions/0091); the
+    // slot is given back when the stream ends or its client goes away.
+    let slot = api
+        .limits
+        .open_stream(authed.user.as_str(), client.as_str())
+        .map_err(|t| {
+            let whose = match t.limit {
+                Limit::StreamsPerDevice => client.to_string(),
+                _ => authed.user.to_string(),
+            };
+            ApiError::throttled(t, format!("too many open event streams of {whose}"))
+        })?;
     let state = StreamState {
+        _slot: slot,
         api,
         client,
         cursor: after,
@@ -166,6 +181,7 @@ pub(crate) async fn stream<S: Store>(
 }
 
 struct StreamState<S: Store> {
+    _slot: StreamSlot,
     api: Api<S>,
     client: ClientUri,
     cursor: u64,

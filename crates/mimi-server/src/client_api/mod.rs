@@ -37,6 +37,7 @@ use mimi_types::client_api::CLIENT_API_PREFIX;
 use mimi_types::id::{ClientUri, UserUri};
 use tokio::sync::{Semaphore, watch};
 
+use crate::limits::Limiters;
 use crate::provider::Provider;
 use error::ApiError;
 use extract::json_limit;
@@ -84,6 +85,8 @@ pub(crate) struct Api<S: Store> {
     pub(crate) stop: watch::Receiver<bool>,
     /// Bounds concurrent password hashing (CPU and 19 MiB of memory each).
     pub(crate) hashing: Arc<Semaphore>,
+    /// Rates, stream slots and quotas (docs/decisions/0091).
+    pub(crate) limits: Arc<Limiters>,
 }
 
 impl<S: Store> Clone for Api<S> {
@@ -92,6 +95,7 @@ impl<S: Store> Clone for Api<S> {
             p: self.p.clone(),
             stop: self.stop.clone(),
             hashing: self.hashing.clone(),
+            limits: self.limits.clone(),
         }
     }
 }
@@ -130,9 +134,21 @@ impl<S: Store> Api<S> {
     }
 }
 
-/// The client API router. `shutdown` becoming true (or its sender going away) ends open
-/// event streams and long polls, so a graceful shutdown does not wait for them.
+/// The client API router, with limiters of its own (see [`router_with`]). `shutdown`
+/// becoming true (or its sender going away) ends open event streams and long polls, so a
+/// graceful shutdown does not wait for them.
 pub fn router<S: Store>(provider: Arc<Provider<S>>, shutdown: watch::Receiver<bool>) -> Router {
+    let limiters = Limiters::new(provider.config.file.limits, provider.metrics.clone());
+    router_with(provider, shutdown, limiters)
+}
+
+/// The client API router, charging requests, streams and rooms' messages to `limiters`
+/// (shared with the federation router: docs/decisions/0091).
+pub fn router_with<S: Store>(
+    provider: Arc<Provider<S>>,
+    shutdown: watch::Receiver<bool>,
+    limiters: Arc<Limiters>,
+) -> Router {
     let limits = provider.config.file.limits;
     let body = json_limit(limits.max_body_bytes);
     let update = json_limit(limits.max_update_bytes);
@@ -146,6 +162,7 @@ pub fn router<S: Store>(provider: Arc<Provider<S>>, shutdown: watch::Receiver<bo
         p: provider,
         stop: shutdown,
         hashing: Arc::new(Semaphore::new(hashing)),
+        limits: limiters.clone(),
     };
     Router::new()
         .route("/healthz", get(healthz::<S>))
@@ -186,6 +203,10 @@ pub fn router<S: Store>(provider: Arc<Provider<S>>, shutdown: watch::Receiver<bo
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .with_state(api)
+        .layer(axum::middleware::from_fn_with_state(
+            limiters,
+            auth::anonymous_requests,
+        ))
         .layer(axum::middleware::from_fn(
             crate::listener::close_after_refused_body,
         ))

@@ -2,9 +2,11 @@
 //! device for a room's hub (`update`, `messages`, `group-info`) plus the device's membership
 //! in the room's local stream (`joined`, `left`).
 
+use std::net::IpAddr;
+
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use mimi_room::key_material::verify_request;
@@ -14,7 +16,7 @@ use mimi_types::client_api::{
     CreateRoomRequest, CreateRoomResponse, DeviceRequest, DeviceWireRequest, KeyMaterialApiRequest,
     WireResponse,
 };
-use mimi_types::id::{ClientUri, MimiUri, RoomUri};
+use mimi_types::id::{ClientUri, MimiUri, RoomUri, UserUri};
 use mimi_types::wire::{
     GroupInfo, GroupInfoRequest, HandshakeBundle, KeyMaterialRequest, RatchetTree,
     SubmitMessageRequest, UpdateOutcome, UpdateRequest, WireMessage,
@@ -27,6 +29,8 @@ use super::extract::{ApiJson, check_content_type, json_limit, parse};
 use super::{Api, api_path};
 use crate::error::ServerError;
 use crate::hub_ops::HubOpError;
+use crate::listener::RemoteAddr;
+use crate::metrics::{Limit, Listener};
 
 /// Longest local room id.
 const MAX_ROOM_ID: usize = 128;
@@ -87,6 +91,7 @@ pub(crate) async fn create<S: Store>(
     if api.p.room(&room).await.is_some() {
         return Err(ApiError::conflict(format!("{room} exists")));
     }
+    check_room_quota(&api, &authed.user).await?;
     match api
         .p
         .create_room(
@@ -113,6 +118,23 @@ pub(crate) async fn create<S: Store>(
         StatusCode::CREATED,
         Json(CreateRoomResponse { room_uri: room }),
     ))
+}
+
+/// Refuse one more room for `user` when its devices are in `quotas.rooms_per_user` rooms
+/// already (docs/decisions/0091).
+async fn check_room_quota<S: Store>(api: &Api<S>, user: &UserUri) -> Result<(), ApiError> {
+    let quota = api.limits.limits().quotas.rooms_per_user;
+    if quota == 0 {
+        return Ok(());
+    }
+    let rooms = api.p.store.user_room_count(user.as_str()).await?;
+    if rooms >= quota {
+        api.limits.refused(Limit::RoomsPerUser, Listener::Client);
+        return Err(ApiError::quota(format!(
+            "{user} is in {rooms} rooms, at most {quota} (limits.quotas.rooms_per_user)"
+        )));
+    }
+    Ok(())
 }
 
 /// `POST /client/v1/key-material`: KeyPackages of a user to add to a room, from this
@@ -154,11 +176,13 @@ pub(crate) async fn key_material<S: Store>(
 /// The room operations: `POST /client/v1/rooms/{room}/{update|messages|group-info|joined|left}`.
 pub(crate) async fn operation<S: Store>(
     State(api): State<Api<S>>,
+    remote: Option<Extension<RemoteAddr>>,
     headers: HeaderMap,
     uri: Uri,
     body: Bytes,
 ) -> Response {
-    match operation_inner(&api, &headers, &uri, &body).await {
+    let remote = remote.map(|Extension(RemoteAddr(addr))| addr.ip());
+    match operation_inner(&api, remote, &headers, &uri, &body).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     }
@@ -175,6 +199,7 @@ enum Operation {
 
 async fn operation_inner<S: Store>(
     api: &Api<S>,
+    remote: Option<IpAddr>,
     headers: &HeaderMap,
     uri: &Uri,
     body: &[u8],
@@ -192,7 +217,7 @@ async fn operation_inner<S: Store>(
         "left" => Operation::Left,
         _ => return Err(no_endpoint()),
     };
-    let authed = authenticate(api, headers).await?;
+    let authed = authenticate(api, headers, remote).await?;
     let room = RoomUri::from_url_path(room_path)
         .map_err(|e| ApiError::bad_request(format!("room in path: {e}")))?;
     check_content_type(headers)?;
@@ -221,7 +246,7 @@ async fn operation_inner<S: Store>(
                 Operation::Update => {
                     let request = UpdateRequest::decode_with_limit(bytes, limits.max_update_bytes)
                         .map_err(|e| ApiError::wire("request", &e))?;
-                    update(api, &room, &client, &request).await?
+                    update(api, &authed.user, &room, &client, &request).await?
                 }
                 Operation::Messages => {
                     let request =
@@ -232,6 +257,17 @@ async fn operation_inner<S: Store>(
                             "the message's sending URI is not {}",
                             authed.user
                         )));
+                    }
+                    // A room hosted here: its message budget, shared with peers' senders.
+                    if room.domain() == api.p.domain() && api.p.room(&room).await.is_some() {
+                        api.limits
+                            .room_message(&room, bytes.len(), Listener::Client)
+                            .map_err(|t| {
+                                ApiError::throttled(
+                                    t,
+                                    format!("{room} takes no more messages for now"),
+                                )
+                            })?;
                     }
                     encode(&api.p.client_submit(&room, &request).await?)?
                 }
@@ -277,12 +313,19 @@ fn is_external_commit(request: &UpdateRequest) -> bool {
 /// (docs/decisions/0074).
 async fn update<S: Store>(
     api: &Api<S>,
+    user: &UserUri,
     room: &RoomUri,
     client: &ClientUri,
     request: &UpdateRequest,
 ) -> Result<Json<WireResponse>, ApiError> {
     let joining = is_external_commit(request) && !is_member(api, room, client).await?;
     if joining {
+        // One more room for the user, unless another of its devices is in it already.
+        let members = api.p.store.follower_members(room.as_str()).await?;
+        let devices = api.p.store.clients_of(user.as_str()).await?;
+        if !devices.iter().any(|d| members.contains(&d.client_uri)) {
+            check_room_quota(api, user).await?;
+        }
         api.p.joined_by_external_commit(room, client).await?;
     }
     let result = api.p.client_update(room, request).await;

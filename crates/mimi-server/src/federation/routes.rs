@@ -19,8 +19,8 @@ use mimi_room::key_material::verify_request;
 use mimi_store::{FollowerNotify, Store};
 use mimi_types::id::{MimiUri, RoomUri, UserUri};
 use mimi_types::wire::{
-    AbuseReport, DIRECTORY_PATH, Directory, Endpoint, FanoutMessage, GroupInfoRequest,
-    KeyMaterialRequest, SubmitMessageRequest, UpdateRequest, WireMessage,
+    AbuseReport, DIRECTORY_PATH, Directory, Endpoint, FanoutMessage, FanoutPayload,
+    GroupInfoRequest, KeyMaterialRequest, SubmitMessageRequest, UpdateRequest, WireMessage,
 };
 use openmls::prelude::OpenMlsProvider;
 
@@ -28,6 +28,7 @@ use super::auth::{Peer, authenticate, reject};
 use super::{consent, proxy, search};
 use crate::access_log::{Observe, observe};
 use crate::hub_ops::HubOpError;
+use crate::limits::{Limiters, RoomMessages, limit_peer_requests, limit_room_messages};
 use crate::metrics::Listener;
 use crate::provider::{Provider, now_ms};
 
@@ -40,15 +41,32 @@ pub const API_PREFIX: &str = "/v1";
 
 type App<S> = Arc<Provider<S>>;
 
-/// The federation router.
+/// The federation router, with limiters of its own (see [`router_with`]).
 pub fn router<S: Store>(provider: App<S>) -> Router {
+    let limiters = Limiters::new(provider.config.file.limits, provider.metrics.clone());
+    router_with(provider, limiters)
+}
+
+/// The federation router, charging peers' requests and rooms' messages to `limiters`
+/// (shared with the client API: docs/decisions/0091).
+pub fn router_with<S: Store>(provider: App<S>, limiters: Arc<Limiters>) -> Router {
     let limit = provider.config.file.limits;
+    let room_messages = RoomMessages {
+        provider: provider.clone(),
+        limiters: limiters.clone(),
+    };
     let protocol = Router::new()
         .route(
             "/v1/update/{*room}",
             post(update::<S>).layer(DefaultBodyLimit::max(limit.max_update_bytes)),
         )
-        .route("/v1/submitMessage/{*room}", post(submit::<S>))
+        .route(
+            "/v1/submitMessage/{*room}",
+            post(submit::<S>).route_layer(middleware::from_fn_with_state(
+                room_messages,
+                limit_room_messages::<S>,
+            )),
+        )
         .route(
             "/v1/notify/{*room}",
             post(notify::<S>).layer(DefaultBodyLimit::max(limit.max_update_bytes)),
@@ -70,6 +88,11 @@ pub fn router<S: Store>(provider: App<S>) -> Router {
         )
         .route("/v1/proxyDownload/{*url}", get(proxy::proxy_download::<S>))
         .layer(DefaultBodyLimit::max(limit.max_body_bytes))
+        // Inside authenticate: the peer is known.
+        .route_layer(middleware::from_fn_with_state(
+            limiters,
+            limit_peer_requests,
+        ))
         .route_layer(middleware::from_fn_with_state(
             provider.domain().clone(),
             authenticate,
@@ -251,12 +274,15 @@ async fn notify<S: Store>(
         Ok(m) => m,
         Err(e) => return reject(StatusCode::BAD_REQUEST, e.to_string()),
     };
+    // Every message is checked before any is recorded: a batch with one bad message
+    // changes nothing.
     let now = now_ms();
-    for message in messages {
+    let mut checked = Vec::with_capacity(messages.len());
+    for message in &messages {
         let (digest, body, welcome_refs) = match (
-            message_digest(&message),
+            message_digest(message),
             message.encode(),
-            welcome_key_package_refs(&message),
+            welcome_key_package_refs(message),
         ) {
             (Ok(d), Ok(e), Ok(r)) => (d, e, r),
             (Err(e), _, _) | (_, _, Err(e)) => {
@@ -264,17 +290,45 @@ async fn notify<S: Store>(
             }
             (_, Err(e), _) => return reject(StatusCode::BAD_REQUEST, e.to_string()),
         };
-        let notify = FollowerNotify {
-            room: room.as_str().to_string(),
-            hub: peer.as_str().to_string(),
-            message_hash: digest,
-            kind: "fanout".into(),
-            body,
-            created_ms: now,
-            welcome_refs,
-        };
-        if let Err(e) = p.store.record_notify(&notify).await {
-            return internal(e);
+        // RFC 9420 §12.4.3.1: a KeyPackageRef is a hash, never empty (the store would refuse
+        // to route it: a 5xx after the batch's earlier messages were recorded).
+        if welcome_refs.iter().any(Vec::is_empty) {
+            return reject(
+                StatusCode::BAD_REQUEST,
+                "a Welcome names an empty KeyPackageRef",
+            );
+        }
+        let welcome = matches!(message.payload, FanoutPayload::Welcome { .. });
+        checked.push((
+            welcome,
+            FollowerNotify {
+                room: room.as_str().to_string(),
+                hub: peer.as_str().to_string(),
+                message_hash: digest,
+                kind: "fanout".into(),
+                body,
+                created_ms: now,
+                welcome_refs,
+            },
+        ));
+    }
+    // A follower records fanout only for rooms it follows: with no local member, only a
+    // Welcome (routed by the KeyPackages this provider handed out) can concern it; anything
+    // else is acknowledged and not stored (docs/decisions/0053).
+    let mut followed = match p.store.follower_members(room.as_str()).await {
+        Ok(members) => !members.is_empty(),
+        Err(e) => return internal(e),
+    };
+    for (welcome, notify) in checked {
+        if !followed && !welcome {
+            tracing::info!(%room, %peer, "fanout for a room without local members ignored");
+            continue;
+        }
+        match p.store.record_notify(&notify).await {
+            // A Welcome made local clients members: the rest of the batch is theirs too.
+            Ok(Some(recipients)) if !recipients.is_empty() => followed = true,
+            Ok(_) => {}
+            Err(e) => return internal(e),
         }
     }
     StatusCode::CREATED.into_response()
@@ -312,16 +366,29 @@ async fn key_material<S: Store>(
         }
         let hosted = match &request.room_id.0 {
             Some(room) => match RoomUri::try_from(room.uri().clone()) {
-                Ok(r) => p.room(&r).await.is_some(),
-                Err(_) => false,
+                Ok(r) => p.room(&r).await,
+                Err(_) => None,
             },
-            None => false,
+            None => None,
         };
-        if !hosted {
+        let Some(hosted) = hosted else {
             return reject(
                 StatusCode::FORBIDDEN,
                 "key material is relayed only for rooms hosted here",
             );
+        };
+        // protocol-06 §5.2: the KeyPackages are for adding the target to this room, so only
+        // a participant of the room may have them relayed (docs/decisions/0053).
+        {
+            let hosted = hosted.lock().await;
+            let policy = hosted.room.effective_policy();
+            let requester = request.requesting_user.uri();
+            if !policy.is_participant(requester) || policy.is_banned(requester) {
+                return reject(
+                    StatusCode::FORBIDDEN,
+                    format!("{requester} is not a participant of the request's room"),
+                );
+            }
         }
         let target_domain = target.domain().clone();
         p.ensure_peer_ca(&target_domain).await;
@@ -343,7 +410,27 @@ async fn key_material<S: Store>(
             Err(e) => reject(StatusCode::BAD_GATEWAY, e.to_string()),
         };
     }
-    // Our user: the request comes straight from the requester's provider or relayed by a hub.
+    // Our user: the request comes straight from the requester's provider or relayed by the
+    // hub of the room it names (protocol-06 §5.2), and the requester is who it claims to be:
+    // any other provider could otherwise claim our users' KeyPackages in someone else's name
+    // (and with their consent). docs/decisions/0053.
+    let relayed_by_hub = request
+        .room_id
+        .0
+        .as_ref()
+        .is_some_and(|room| room.uri().domain() == &peer);
+    if requester_domain != peer && !relayed_by_hub {
+        return reject(
+            StatusCode::FORBIDDEN,
+            format!(
+                "{peer} is neither the provider of {} nor the hub of the request's room",
+                request.requesting_user
+            ),
+        );
+    }
+    if let Err((status, reason)) = check_requester(&p, &request).await {
+        return reject(status, reason);
+    }
     // Without the consent the configuration requires, only a status (docs/decisions/0081).
     match p.key_material_without_consent(&request).await {
         Ok(None) => {}
@@ -362,4 +449,33 @@ async fn key_material<S: Store>(
         },
         Err(e) => internal(e),
     }
+}
+
+/// The requester of a `/keyMaterial` is who the request says: `requesterCredential` is a
+/// client credential of `requestingUser`, certified by that user's provider, for the key that
+/// signed the request (protocol-06 §5.2; docs/decisions/0053). The provider's client CA is
+/// fetched once if not yet trusted.
+async fn check_requester<S: Store>(
+    p: &Provider<S>,
+    request: &KeyMaterialRequest,
+) -> Result<(), Refusal> {
+    let requester = request.requesting_user.uri();
+    p.ensure_peer_ca(requester.domain()).await;
+    let trust = p.trust.read().await;
+    let now = i64::try_from(now_ms() / 1000).unwrap_or(i64::MAX);
+    let verified = mimi_credential::verify_credential_for_domain(
+        &request.requester_credential,
+        request.requester_signature_key.as_slice(),
+        &trust,
+        requester.domain(),
+        now,
+    )
+    .map_err(|e| (StatusCode::FORBIDDEN, format!("requesterCredential: {e}")))?;
+    if &MimiUri::from(verified.user) != requester {
+        return Err((
+            StatusCode::FORBIDDEN,
+            format!("requesterCredential is not a credential of {requester}"),
+        ));
+    }
+    Ok(())
 }

@@ -426,3 +426,338 @@ pub fn assert_in_sync(net: &Net, room: &RoomUri, names: &[&str]) {
         "epochs differ: {epochs:?}"
     );
 }
+
+// ---- read-only views of a provider's state, for "bad input changes nothing" ----
+
+/// A hosted room as the hub engine holds it in memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HubRoomView {
+    pub room: String,
+    pub epoch: u64,
+    pub seq: u64,
+    pub tree_hash: Vec<u8>,
+    pub members: usize,
+    pub pending: usize,
+    pub policy: mimi_room::policy::PolicyState,
+}
+
+/// Everything a provider holds that a federation request could change, read only through
+/// the `Store` trait and the hub engine's accessors: row counts, hosted rooms (stored
+/// snapshot and in-memory engine), the outbox, every known client's event cursor and
+/// KeyPackages, follower membership and consent records of the given rooms, peer CAs.
+/// Compare two views taken around a request: equal means nothing was stored. (Follower
+/// dedupe rows are not readable through the trait; tests check them by behaviour.)
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateView {
+    pub counts: mimi_store::Counts,
+    pub stored_rooms: Vec<mimi_store::HubRoomSnapshot>,
+    pub engine_rooms: Vec<HubRoomView>,
+    pub outbox: Vec<(String, u64)>,
+    pub cursors: BTreeMap<String, u64>,
+    pub key_packages: BTreeMap<String, usize>,
+    pub members: BTreeMap<String, Vec<String>>,
+    pub consents: Vec<mimi_store::ConsentRecord>,
+    pub peer_cas: Vec<String>,
+}
+
+impl Net {
+    /// The state of provider `d` (see [`StateView`]), after the outboxes drained; `rooms` are
+    /// the rooms whose follower membership and consent scopes are read (besides consent
+    /// without a room), `users` extra user URIs for consent records besides the test clients'.
+    pub async fn state_view(&self, d: &str, rooms: &[&RoomUri], users: &[&str]) -> StateView {
+        self.settle().await;
+        let p = self.provider(d);
+        let store = &p.store;
+        let stored_rooms = store.load_hub_rooms().await.expect("hub rooms");
+        let mut engine_rooms = Vec::new();
+        for s in &stored_rooms {
+            let uri = RoomUri::parse(&s.room).expect("room");
+            let hosted = p.room(&uri).await.expect("hosted in memory");
+            let hosted = hosted.lock().await;
+            let r = &hosted.room;
+            engine_rooms.push(HubRoomView {
+                room: s.room.clone(),
+                epoch: r.epoch(),
+                seq: r.seq(),
+                tree_hash: r.tree_hash(),
+                members: r.member_count(),
+                pending: r.pending_proposals().count(),
+                policy: r.effective_policy().clone(),
+            });
+        }
+        let mut cursors = BTreeMap::new();
+        let mut key_packages = BTreeMap::new();
+        let mut user_uris: Vec<String> = users.iter().map(|u| u.to_string()).collect();
+        for c in self.clients.values() {
+            user_uris.push(c.mimi.user_uri().as_str().to_string());
+            if c.domain != d {
+                continue;
+            }
+            let uri = c.mimi.client_uri().as_str().to_string();
+            cursors.insert(
+                uri.clone(),
+                store.latest_cursor(&uri).await.expect("cursor"),
+            );
+            key_packages.insert(
+                uri.clone(),
+                store.key_package_count(&uri).await.expect("kps"),
+            );
+        }
+        user_uris.sort();
+        user_uris.dedup();
+        let mut members = BTreeMap::new();
+        for room in rooms {
+            members.insert(
+                room.as_str().to_string(),
+                store
+                    .follower_members(room.as_str())
+                    .await
+                    .expect("members"),
+            );
+        }
+        let mut scopes: Vec<Option<&str>> = vec![None];
+        scopes.extend(rooms.iter().map(|r| Some(r.as_str())));
+        let mut consents = Vec::new();
+        for requester in &user_uris {
+            for target in &user_uris {
+                for scope in &scopes {
+                    if let Some(record) = store
+                        .consent(requester, target, *scope)
+                        .await
+                        .expect("consent")
+                    {
+                        consents.push(record);
+                    }
+                }
+            }
+        }
+        let mut peer_cas: Vec<String> = store
+            .peer_cas()
+            .await
+            .expect("peer CAs")
+            .into_iter()
+            .map(|(domain, _)| domain)
+            .collect();
+        peer_cas.sort();
+        StateView {
+            counts: store.counts().await.expect("counts"),
+            stored_rooms,
+            engine_rooms,
+            outbox: store
+                .outbox_backlog()
+                .await
+                .expect("backlog")
+                .into_iter()
+                .map(|b| (b.destination, b.rows))
+                .collect(),
+            cursors,
+            key_packages,
+            members,
+            consents,
+            peer_cas,
+        }
+    }
+
+    /// The federation port of provider `d`.
+    pub fn federation_port(&self, d: &str) -> u16 {
+        self.nodes[d]
+            .running
+            .as_ref()
+            .expect("running")
+            .federation_addr
+            .port()
+    }
+}
+
+// ---- fault injection: proxies between providers, what clients received, convergence ----
+
+/// What one client received from its provider's stream, counted before and after MLS.
+#[derive(Debug, Default, Clone)]
+pub struct Received {
+    /// Texts it decrypted, in stream order.
+    pub texts: Vec<String>,
+    /// Application messages that reached the client's stream a second time (the same MLS
+    /// message bytes): a duplicate the client saw. Must be 0.
+    pub duplicates: usize,
+    /// Events the client failed to process, with the error.
+    pub failures: Vec<String>,
+    /// SHA-256 of every application message seen so far.
+    seen: std::collections::HashSet<[u8; 32]>,
+}
+
+impl Net {
+    /// Route provider `from`'s requests to `to` through a new fault proxy (a loopback TCP
+    /// proxy, `mimi_faults`): `from`'s configuration names the proxy as `to`'s address, and
+    /// `from` is restarted if it runs (its peers are read at start).
+    pub async fn proxy_between(&mut self, from: &str, to: &str) -> mimi_faults::FaultProxy {
+        let text = std::fs::read_to_string(&self.nodes[to].config_path).expect("read config");
+        let target: ConfigFile = toml::from_str(&text).expect("parse config");
+        let proxy = mimi_faults::FaultProxy::start(target.federation.listen)
+            .await
+            .expect("proxy");
+        let running = self.nodes[from].running.is_some();
+        if running {
+            self.stop_node(from).await;
+        }
+        let address = proxy.addr().to_string();
+        self.configure(from, |f| {
+            f.peers.insert(to.to_string(), address);
+        });
+        if running {
+            self.start_node(from).await;
+        }
+        proxy
+    }
+
+    /// Read every event of client `name` after its cursor, count duplicates, process them
+    /// with its MLS state and add what it decrypted to `into`. Returns how many events were
+    /// read.
+    pub async fn receive(&mut self, name: &str, room: &RoomUri, into: &mut Received) -> usize {
+        let events = self.fetch(name).await;
+        let client = self.clients.get_mut(name).expect("client");
+        process(client, room, &events, into);
+        events.len()
+    }
+
+    /// [`Net::receive`] for several clients, which process their events in parallel (MLS
+    /// in a debug build is slow: one thread per client).
+    pub async fn receive_many(
+        &mut self,
+        names: &[&'static str],
+        room: &RoomUri,
+        into: &mut BTreeMap<&'static str, Received>,
+    ) {
+        let mut work = Vec::new();
+        for name in names {
+            let events = self.fetch(name).await;
+            let client = self.clients.remove(*name).expect("client");
+            let received = into.remove(name).unwrap_or_default();
+            work.push((*name, client, events, received));
+        }
+        std::thread::scope(|s| {
+            for (_, client, events, received) in &mut work {
+                s.spawn(|| process(client, room, events, received));
+            }
+        });
+        for (name, client, _, received) in work {
+            self.clients.insert(name.to_string(), client);
+            into.insert(name, received);
+        }
+    }
+
+    /// Every event of client `name` after its cursor.
+    async fn fetch(&self, name: &str) -> Vec<mimi_store::DeliveryRow> {
+        let p = self.provider_of(name);
+        let client = &self.clients[name];
+        let uri = client.mimi.client_uri().clone();
+        let mut cursor = client.cursor;
+        let mut all = Vec::new();
+        loop {
+            let events = p.events(&uri, cursor, 500).await.expect("events");
+            match events.last() {
+                None => return all,
+                Some(last) => cursor = last.cursor,
+            }
+            all.extend(events);
+        }
+    }
+}
+
+/// Count duplicates on `client`'s stream and process `events` with its MLS state.
+fn process(
+    client: &mut TestClient,
+    room: &RoomUri,
+    events: &[mimi_store::DeliveryRow],
+    into: &mut Received,
+) {
+    use sha2::Digest as _;
+    for e in events {
+        client.cursor = e.cursor;
+        let message = FanoutMessage::decode_with_limit(&e.body, 1 << 24).expect("stored fanout");
+        if let mimi_types::wire::FanoutPayload::Application { message: m, .. } = &message.payload {
+            let digest: [u8; 32] = sha2::Sha256::digest(m.as_bytes()).into();
+            if !into.seen.insert(digest) {
+                into.duplicates += 1;
+            }
+        }
+        match client.mimi.process(room, &message) {
+            Ok(produced) => {
+                for ev in &produced {
+                    if let ClientEvent::Message { content, .. } = ev {
+                        into.texts.push(mimi_content::render_text(content));
+                    }
+                }
+                client.events.extend(produced);
+            }
+            Err(err) => into.failures.push(err.to_string()),
+        }
+    }
+}
+
+/// Wait (bounded by `within`) until `done` holds, polling; panics with `what` otherwise.
+pub async fn eventually<F: std::future::Future<Output = bool>>(
+    what: &str,
+    within: Duration,
+    mut done: impl FnMut() -> F,
+) {
+    let deadline = tokio::time::Instant::now() + within;
+    while !done().await {
+        assert!(tokio::time::Instant::now() < deadline, "never: {what}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// The room has the same state everywhere: every running provider's outbox is empty; the
+/// hub's stored and in-memory state agree; and every named client is at the hub's epoch
+/// with the hub's ratchet tree, member count and room policy.
+pub async fn assert_converged(net: &Net, room: &RoomUri, names: &[&str]) {
+    for (d, node) in &net.nodes {
+        if let Some(r) = &node.running {
+            let backlog = r.provider.store.outbox_backlog().await.expect("backlog");
+            assert!(
+                backlog.is_empty(),
+                "{d} still has queued deliveries: {backlog:?}"
+            );
+        }
+    }
+    let hub = net.provider(room.domain().as_str());
+    let stored = hub
+        .store
+        .hub_room(room.as_str())
+        .await
+        .expect("stored room")
+        .expect("hosted");
+    let hosted = hub.room(room).await.expect("hosted in memory");
+    let hosted = hosted.lock().await;
+    let r = &hosted.room;
+    assert_eq!(stored.seq, r.seq(), "stored and in-memory sequence");
+    let tree = r.ratchet_tree().expect("tree").into_bytes();
+    assert_eq!(stored.ratchet_tree, tree, "stored and in-memory tree");
+    for name in names {
+        let c = &net.clients[*name].mimi;
+        assert_eq!(c.epoch(room).expect("epoch"), r.epoch(), "{name}: epoch");
+        assert_eq!(
+            c.ratchet_tree(room).expect("tree").as_bytes(),
+            &tree[..],
+            "{name}: ratchet tree"
+        );
+        assert_eq!(
+            c.member_count(room).expect("members"),
+            r.member_count(),
+            "{name}: members"
+        );
+        assert_eq!(
+            &c.room_state(room).expect("policy"),
+            r.effective_policy(),
+            "{name}: room policy"
+        );
+    }
+}
+
+/// The value of a counter in a provider's rendered metrics (0 if absent).
+pub async fn metric(p: &Provider<SqliteStore>, series: &str) -> u64 {
+    let text = p.metrics.render(&p.store).await.expect("metrics");
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or(0)
+}

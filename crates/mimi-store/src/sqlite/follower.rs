@@ -2,7 +2,7 @@
 
 use sqlx::sqlite::SqliteConnection;
 
-use super::{db_err, get, keys, streams};
+use super::{db_err, get, keys, streams, unsigned};
 use crate::error::{Result, StoreError};
 use crate::model::{FollowerNotify, NewDelivery};
 
@@ -35,7 +35,16 @@ pub(super) async fn record_notify(
     .map_err(db_err)?
     .rows_affected();
     if inserted == 0 {
-        return Ok(None); // seen before: acknowledged, not delivered again
+        // Seen before: acknowledged, not delivered again; counted.
+        sqlx::query(
+            "INSERT INTO follower_duplicates (hub, count) VALUES (?, 1) \
+             ON CONFLICT (hub) DO UPDATE SET count = count + 1",
+        )
+        .bind(&notify.hub)
+        .execute(&mut *c)
+        .await
+        .map_err(db_err)?;
+        return Ok(None);
     }
     let mut recipients = if notify.welcome_refs.is_empty() {
         members(c, &notify.room).await?
@@ -68,6 +77,19 @@ pub(super) async fn record_notify(
     Ok(Some(recipients))
 }
 
+pub(super) async fn user_room_count(c: &mut SqliteConnection, user_uri: &str) -> Result<usize> {
+    let row = sqlx::query(
+        "SELECT COUNT(DISTINCT m.room) FROM follower_members m \
+         JOIN clients c ON c.client_uri = m.client_uri WHERE c.user_uri = ?",
+    )
+    .bind(user_uri)
+    .fetch_one(&mut *c)
+    .await
+    .map_err(db_err)?;
+    let n: i64 = get(&row, 0)?;
+    usize::try_from(n).map_err(|_| StoreError::Corrupt(format!("room count {n}")))
+}
+
 pub(super) async fn members(c: &mut SqliteConnection, room: &str) -> Result<Vec<String>> {
     sqlx::query("SELECT client_uri FROM follower_members WHERE room = ? ORDER BY client_uri")
         .bind(room)
@@ -98,4 +120,14 @@ pub(super) async fn set_member(
         .await
         .map_err(db_err)?;
     Ok(())
+}
+
+pub(super) async fn duplicates(c: &mut SqliteConnection) -> Result<Vec<(String, u64)>> {
+    sqlx::query("SELECT hub, count FROM follower_duplicates ORDER BY hub")
+        .fetch_all(&mut *c)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(|row| Ok((get(row, 0)?, unsigned(get(row, 1)?, "count")?)))
+        .collect()
 }

@@ -6,7 +6,7 @@ use sqlx::sqlite::{SqliteConnection, SqliteRow};
 
 use super::{db_err, exact, follower, get, time, unsigned};
 use crate::error::{Result, StoreError};
-use crate::model::{HubEvent, HubRoomSnapshot};
+use crate::model::{HubEvent, HubRoomSnapshot, HubSubmission};
 
 /// The checks that need no database: what the event says must be about its room.
 pub(super) fn validate(e: &HubEvent) -> Result<()> {
@@ -242,4 +242,75 @@ pub(super) async fn load_hub_rooms(c: &mut SqliteConnection) -> Result<Vec<HubRo
         }
     }
     Ok(rooms.into_values().collect())
+}
+
+/// A submission is remembered with the event that accepted it.
+pub(super) fn validate_submission(e: &HubEvent, s: &HubSubmission) -> Result<()> {
+    if s.room != e.room || s.seq != e.seq {
+        return Err(StoreError::Invalid(format!(
+            "a submission of {} at sequence {} with event {} of {}",
+            s.room, s.seq, e.seq, e.room
+        )));
+    }
+    Ok(())
+}
+
+pub(super) async fn record_submission(
+    c: &mut SqliteConnection,
+    s: &HubSubmission,
+    forget_before_ms: u64,
+) -> Result<()> {
+    sqlx::query("DELETE FROM hub_submissions WHERE accepted_ms < ?")
+        .bind(time(forget_before_ms))
+        .execute(&mut *c)
+        .await
+        .map_err(db_err)?;
+    sqlx::query(
+        "INSERT INTO hub_submissions (room, message_hash, from_domain, sending_uri, seq, \
+         response, accepted_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&s.room)
+    .bind(&s.message_hash[..])
+    .bind(&s.from_domain)
+    .bind(&s.sending_uri)
+    .bind(exact(s.seq, "seq")?)
+    .bind(&s.response)
+    .bind(time(s.accepted_ms))
+    .execute(&mut *c)
+    .await
+    .map_err(|err| match db_err(err) {
+        StoreError::Conflict(_) => {
+            StoreError::Conflict(format!("room {}: this message was accepted before", s.room))
+        }
+        other => other,
+    })?;
+    Ok(())
+}
+
+pub(super) async fn submission(
+    c: &mut SqliteConnection,
+    room: &str,
+    message_hash: &[u8; 32],
+) -> Result<Option<HubSubmission>> {
+    let Some(row) = sqlx::query(
+        "SELECT from_domain, sending_uri, seq, response, accepted_ms FROM hub_submissions \
+         WHERE room = ? AND message_hash = ?",
+    )
+    .bind(room)
+    .bind(&message_hash[..])
+    .fetch_optional(&mut *c)
+    .await
+    .map_err(db_err)?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(HubSubmission {
+        room: room.to_string(),
+        message_hash: *message_hash,
+        from_domain: get(&row, 0)?,
+        sending_uri: get(&row, 1)?,
+        seq: unsigned(get(&row, 2)?, "seq")?,
+        response: get(&row, 3)?,
+        accepted_ms: unsigned(get(&row, 4)?, "accepted_ms")?,
+    }))
 }

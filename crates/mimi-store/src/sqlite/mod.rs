@@ -36,21 +36,29 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::error::{Result, StoreError};
 use crate::model::{
-    ClientClaim, ClientRecord, ConsentRecord, Counts, DeliveryRow, FollowerNotify, HubEvent,
-    HubRoomSnapshot, NewUser, OutboxBacklog, OutboxRow, Purged, StoredKeyPackage, UserRecord,
+    ClientClaim, ClientRecord, ConsentRecord, Counts, DeadLetter, DeliveryRow, FollowerNotify,
+    HubEvent, HubRoomSnapshot, HubSubmission, NewUser, OutboxBacklog, OutboxRow, Purged,
+    StoredKeyPackage, UserRecord,
 };
 use crate::store::Store;
 
 /// The schema migrations, embedded in the binary: (version, description, SQL). The files
 /// live in `migrations/sqlite/`; a unit test checks this list matches them.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "initial",
-    include_str!("../../migrations/sqlite/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "initial",
+        include_str!("../../migrations/sqlite/0001_initial.sql"),
+    ),
+    (
+        2,
+        "delivery_faults",
+        include_str!("../../migrations/sqlite/0002_delivery_faults.sql"),
+    ),
+];
 
 /// The schema version this build writes (the highest migration).
-pub const SQLITE_SCHEMA_VERSION: i64 = 1;
+pub const SQLITE_SCHEMA_VERSION: i64 = 2;
 
 /// How to open a SQLite store. `Default` is what `mimi serve` uses.
 #[derive(Debug, Clone)]
@@ -628,6 +636,10 @@ impl Store for SqliteStore {
         follower::members(&mut *self.read_conn().await?, room).await
     }
 
+    async fn user_room_count(&self, user_uri: &str) -> Result<usize> {
+        follower::user_room_count(&mut *self.read_conn().await?, user_uri).await
+    }
+
     async fn set_follower_member(&self, room: &str, client_uri: &str, present: bool) -> Result<()> {
         let mut tx = self.write_tx().await?;
         let r = follower::set_member(tx.conn()?, room, client_uri, present).await;
@@ -791,6 +803,45 @@ impl Store for SqliteStore {
 
     async fn close(&self) {
         self.pool.close().await;
+    }
+
+    async fn outbox_dead_letter(&self, ids: &[i64], reason: &str, now_ms: u64) -> Result<()> {
+        let mut tx = self.write_tx().await?;
+        let r = outbox::dead_letter(tx.conn()?, ids, reason, now_ms).await;
+        tx.finish(r).await
+    }
+
+    async fn dead_letters(&self, destination: &str, limit: usize) -> Result<Vec<DeadLetter>> {
+        outbox::dead_letters(&mut *self.read_conn().await?, destination, limit).await
+    }
+
+    async fn hub_submission(
+        &self,
+        room: &str,
+        message_hash: &[u8; 32],
+    ) -> Result<Option<HubSubmission>> {
+        hub::submission(&mut *self.read_conn().await?, room, message_hash).await
+    }
+
+    async fn commit_hub_submission(
+        &self,
+        event: &HubEvent,
+        submission: &HubSubmission,
+        forget_before_ms: u64,
+    ) -> Result<()> {
+        hub::validate(event)?;
+        hub::validate_submission(event, submission)?;
+        let mut tx = self.write_tx().await?;
+        let c = tx.conn()?;
+        let r = match hub::commit_hub_event(c, event).await {
+            Ok(()) => hub::record_submission(c, submission, forget_before_ms).await,
+            Err(e) => Err(e),
+        };
+        tx.finish(r).await
+    }
+
+    async fn notify_duplicates(&self) -> Result<Vec<(String, u64)>> {
+        follower::duplicates(&mut *self.read_conn().await?).await
     }
 }
 

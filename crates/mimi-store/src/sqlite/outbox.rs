@@ -4,7 +4,7 @@ use sqlx::sqlite::{SqliteConnection, SqliteRow};
 
 use super::{count, db_err, get, time, unsigned};
 use crate::error::{Result, StoreError};
-use crate::model::{OutboxBacklog, OutboxRow};
+use crate::model::{DeadLetter, OutboxBacklog, OutboxRow};
 
 fn outbox_row(row: &SqliteRow) -> Result<OutboxRow> {
     let attempts: i64 = get(row, 6)?;
@@ -115,6 +115,65 @@ pub(super) async fn backlog(c: &mut SqliteConnection) -> Result<Vec<OutboxBacklo
                 .map(|v| unsigned(v, "next_attempt_ms"))
                 .transpose()?
                 .ok_or_else(|| StoreError::Corrupt("outbox head vanished".into()))?,
+        })
+    })
+    .collect()
+}
+
+pub(super) async fn dead_letter(
+    c: &mut SqliteConnection,
+    ids: &[i64],
+    reason: &str,
+    now_ms: u64,
+) -> Result<()> {
+    for id in ids {
+        sqlx::query(
+            "INSERT INTO outbox_dead_letters (id, destination, room, seq, body, created_ms, \
+             attempts, reason, dead_ms) SELECT id, destination, room, seq, body, created_ms, \
+             attempts + 1, ?, ? FROM outbox WHERE id = ?",
+        )
+        .bind(reason)
+        .bind(time(now_ms))
+        .bind(id)
+        .execute(&mut *c)
+        .await
+        .map_err(db_err)?;
+        sqlx::query("DELETE FROM outbox WHERE id = ?")
+            .bind(id)
+            .execute(&mut *c)
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+pub(super) async fn dead_letters(
+    c: &mut SqliteConnection,
+    destination: &str,
+    limit: usize,
+) -> Result<Vec<DeadLetter>> {
+    sqlx::query(
+        "SELECT id, destination, room, seq, body, created_ms, attempts, reason, dead_ms \
+         FROM outbox_dead_letters WHERE destination = ? ORDER BY id LIMIT ?",
+    )
+    .bind(destination)
+    .bind(count(limit))
+    .fetch_all(&mut *c)
+    .await
+    .map_err(db_err)?
+    .iter()
+    .map(|row| {
+        let attempts: i64 = get(row, 6)?;
+        Ok(DeadLetter {
+            id: get(row, 0)?,
+            destination: get(row, 1)?,
+            room: get(row, 2)?,
+            seq: unsigned(get(row, 3)?, "seq")?,
+            body: get(row, 4)?,
+            created_ms: unsigned(get(row, 5)?, "created_ms")?,
+            attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+            reason: get(row, 7)?,
+            dead_ms: unsigned(get(row, 8)?, "dead_ms")?,
         })
     })
     .collect()

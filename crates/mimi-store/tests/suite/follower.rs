@@ -20,6 +20,11 @@ pub async fn notify_dedupe<S: Store>(make: &impl AsyncFn() -> S) {
         s.record_notify(&notify(&r, 7, "m1", &[])).await.unwrap(),
         None
     );
+    // The redelivery is counted, per hub.
+    assert_eq!(
+        s.notify_duplicates().await.unwrap(),
+        vec![("z.example".to_string(), 1)]
+    );
     for c in [&bob1, &bob2] {
         let events = s.events_after(c, 0, 10).await.unwrap();
         assert_eq!(events.len(), 1);
@@ -39,6 +44,11 @@ pub async fn notify_dedupe<S: Store>(make: &impl AsyncFn() -> S) {
         Some(vec![bob1.clone()])
     );
     assert_eq!(s.events_after(&bob1, 0, 10).await.unwrap().len(), 3);
+    assert_eq!(
+        s.notify_duplicates().await.unwrap(),
+        vec![("z.example".to_string(), 1)],
+        "new messages are not duplicates"
+    );
     assert_eq!(s.events_after(&bob2, 0, 10).await.unwrap().len(), 1);
 
     // A notify without a room is refused, and nothing is marked as seen.
@@ -125,4 +135,36 @@ pub async fn follower_membership<S: Store>(make: &impl AsyncFn() -> S) {
     s.set_follower_member(&r, &b1, false).await.unwrap();
     assert_eq!(s.follower_members(&r).await.unwrap(), vec![b2]);
     assert_eq!(s.follower_members(&room("annex")).await.unwrap(), vec![b1]);
+}
+
+/// Rooms a user is in: distinct rooms with one of the user's clients as a local member.
+pub async fn user_room_count<S: Store>(make: &impl AsyncFn() -> S) {
+    let s = make().await;
+    user_with_clients(&s, "bob", 2).await;
+    user_with_clients(&s, "cathy", 1).await;
+    let (b1, b2, c1) = (
+        client_uri("bob", 1),
+        client_uri("bob", 2),
+        client_uri("cathy", 1),
+    );
+    assert_eq!(s.user_room_count(&user_uri("bob")).await.unwrap(), 0);
+    s.set_follower_member(&room("clubhouse"), &b1, true)
+        .await
+        .unwrap();
+    s.set_follower_member(&room("clubhouse"), &b2, true)
+        .await
+        .unwrap();
+    s.set_follower_member(&room("annex"), &b2, true)
+        .await
+        .unwrap();
+    s.set_follower_member(&room("attic"), &c1, true)
+        .await
+        .unwrap();
+    assert_eq!(s.user_room_count(&user_uri("bob")).await.unwrap(), 2);
+    assert_eq!(s.user_room_count(&user_uri("cathy")).await.unwrap(), 1);
+    s.set_follower_member(&room("annex"), &b2, false)
+        .await
+        .unwrap();
+    assert_eq!(s.user_room_count(&user_uri("bob")).await.unwrap(), 1);
+    assert_eq!(s.user_room_count(&user_uri("nobody")).await.unwrap(), 0);
 }

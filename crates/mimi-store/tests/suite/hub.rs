@@ -179,3 +179,71 @@ pub async fn concurrent_commits_one_wins<S: Store>(make: &impl AsyncFn() -> S) {
     assert_eq!(backlog.len(), 1);
     assert_eq!(backlog[0].rows, 1);
 }
+
+/// A submission accepted with its event is remembered with its answer; the same message
+/// again is a conflict that writes nothing; old submissions are forgotten.
+pub async fn submissions_remembered_with_their_event<S: Store>(make: &impl AsyncFn() -> S) {
+    let s = make().await;
+    let r = room("clubhouse");
+    let alice = client_uri("alice", 1);
+    s.commit_hub_event(&event(&r, 0, &[], &[&alice]))
+        .await
+        .unwrap();
+    let submission = |seq: u64, hash: u8, accepted_ms: u64| mimi_store::HubSubmission {
+        room: r.clone(),
+        message_hash: [hash; 32],
+        from_domain: "b.example".into(),
+        sending_uri: "mimi://b.example/u/bob".into(),
+        seq,
+        response: format!("accepted #{seq}").into_bytes(),
+        accepted_ms,
+    };
+    assert_eq!(s.hub_submission(&r, &[1; 32]).await.unwrap(), None);
+    let first = submission(1, 1, 50_000);
+    s.commit_hub_submission(&event(&r, 1, &[B], &[&alice]), &first, 0)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.hub_submission(&r, &[1; 32]).await.unwrap(),
+        Some(first.clone())
+    );
+    assert_eq!(
+        s.hub_submission(&room("other"), &[1; 32]).await.unwrap(),
+        None
+    );
+    assert_eq!(s.hub_room(&r).await.unwrap().unwrap().seq, 1);
+
+    // The same message in a new event: refused whole (no event, no outbox row).
+    let before = footprint(&s, &r, &alice).await;
+    let outbox_before = s.outbox_due(B, u64::MAX, 100).await.unwrap();
+    assert_err(
+        s.commit_hub_submission(&event(&r, 2, &[B], &[&alice]), &submission(2, 1, 60_000), 0)
+            .await,
+        conflict,
+    );
+    assert_eq!(footprint(&s, &r, &alice).await, before);
+    assert_eq!(s.outbox_due(B, u64::MAX, 100).await.unwrap(), outbox_before);
+    assert_eq!(s.hub_room(&r).await.unwrap().unwrap().seq, 1);
+
+    // A submission must belong to its event.
+    assert_err(
+        s.commit_hub_submission(&event(&r, 2, &[B], &[]), &submission(3, 2, 60_000), 0)
+            .await,
+        invalid,
+    );
+    // An event that does not fit the room's sequence fails as commit_hub_event does, and
+    // remembers nothing.
+    assert_err(
+        s.commit_hub_submission(&event(&r, 5, &[B], &[]), &submission(5, 5, 60_000), 0)
+            .await,
+        conflict,
+    );
+    assert_eq!(s.hub_submission(&r, &[5; 32]).await.unwrap(), None);
+
+    // Submissions accepted before the cut-off are forgotten by the next commit.
+    s.commit_hub_submission(&event(&r, 2, &[B], &[]), &submission(2, 2, 70_000), 60_000)
+        .await
+        .unwrap();
+    assert_eq!(s.hub_submission(&r, &[1; 32]).await.unwrap(), None);
+    assert!(s.hub_submission(&r, &[2; 32]).await.unwrap().is_some());
+}

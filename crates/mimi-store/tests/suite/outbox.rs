@@ -139,3 +139,54 @@ pub async fn backlog_and_wake<S: Store>(make: &impl AsyncFn() -> S) {
     assert_eq!(backlog.len(), 1);
     assert_eq!(backlog[0].destination, C);
 }
+
+/// A row refused for good leaves its queue for the dead letters (with its attempts and the
+/// reason) and the rows behind it become the head; other destinations are not affected.
+pub async fn dead_letters_unblock_the_queue<S: Store>(make: &impl AsyncFn() -> S) {
+    let s = make().await;
+    let r = room("one");
+    s.commit_hub_event(&event(&r, 0, &[], &[])).await.unwrap();
+    for seq in 1..=3 {
+        s.commit_hub_event(&event(&r, seq, &[B, C], &[]))
+            .await
+            .unwrap();
+    }
+    let head = s.outbox_due(B, 20_000, 1).await.unwrap();
+    s.outbox_retry(&[head[0].id], 20_500, "HTTP 503")
+        .await
+        .unwrap();
+    s.outbox_dead_letter(&[head[0].id, 999_999], "HTTP 403: not the hub", 21_000)
+        .await
+        .unwrap();
+    s.outbox_dead_letter(&[head[0].id], "again", 22_000)
+        .await
+        .unwrap(); // already dead: ignored
+
+    let dead = s.dead_letters(B, 10).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    let d = &dead[0];
+    assert_eq!((d.id, d.destination.as_str()), (head[0].id, B));
+    assert_eq!((d.room.as_str(), d.seq), (r.as_str(), 1));
+    assert_eq!(d.body, head[0].body);
+    assert_eq!(d.created_ms, head[0].created_ms);
+    assert_eq!(d.attempts, 2, "the retried attempt and the refused one");
+    assert_eq!(d.reason, "HTTP 403: not the hub");
+    assert_eq!(d.dead_ms, 21_000);
+    assert!(s.dead_letters(C, 10).await.unwrap().is_empty());
+    assert!(s.dead_letters(B, 0).await.unwrap().is_empty());
+
+    // The queue moves on at once (the dead row's backoff no longer holds it back).
+    assert_eq!(
+        bodies(&s.outbox_due(B, 20_000, 10).await.unwrap()),
+        vec![format!("{r}#2"), format!("{r}#3")]
+    );
+    assert_eq!(s.outbox_due(C, 20_000, 10).await.unwrap().len(), 3);
+    let backlog = s.outbox_backlog().await.unwrap();
+    assert_eq!(
+        backlog
+            .iter()
+            .map(|b| (b.destination.as_str(), b.rows))
+            .collect::<Vec<_>>(),
+        vec![(B, 2), (C, 3)]
+    );
+}

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod dp;
+pub mod process;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Output};
