@@ -138,6 +138,7 @@ async fn drain<S: Store>(provider: &Provider<S>, destination: &str) {
             .post(&peer, Endpoint::Notify, &room_uri.to_url_path(), body)
             .await;
         match result {
+            // §5.5 specifies 201; any 2xx means the peer took the message (decision 0068).
             Ok(r) if r.status.is_success() => {
                 tracing::info!(peer = %destination, %room, messages = ids.len(), ms = started.elapsed().as_millis() as u64, "notified");
                 provider

@@ -29,6 +29,10 @@ pub enum HubOpError {
     /// The hub (this provider or a remote one) failed.
     #[error(transparent)]
     Failed(#[from] ServerError),
+    /// The request is invalid for this room (an engine error on the peer's input, not a
+    /// fault of this hub): 400, not a retryable 503.
+    #[error("invalid request: {0}")]
+    Invalid(mimi_room::RoomError),
     /// A remote hub refused the request at the HTTP level.
     #[error("the hub answered {status}: {reason}")]
     Refused {
@@ -37,6 +41,15 @@ pub enum HubOpError {
         /// Its reason.
         reason: String,
     },
+}
+
+/// An engine error as an operation error: a broken invariant of this hub stays retryable
+/// (503), anything the peer's input caused is the peer's to fix (400).
+fn engine_err(e: mimi_room::RoomError) -> HubOpError {
+    match e {
+        mimi_room::RoomError::Internal(_) => HubOpError::Failed(ServerError::Room(e)),
+        e => HubOpError::Invalid(e),
+    }
 }
 
 impl<S: Store> Provider<S> {
@@ -68,7 +81,7 @@ impl<S: Store> Provider<S> {
             hosted
                 .room
                 .handle_update(&self.ctx(&trust, now), from, request)
-                .map_err(ServerError::from)?
+                .map_err(engine_err)?
         };
         if let Some(accepted) = &reply.accepted {
             self.persist(&mut hosted, "update", accepted, now).await?;
@@ -119,7 +132,7 @@ impl<S: Store> Provider<S> {
             hosted
                 .room
                 .handle_submit(&self.ctx(&trust, now), from, request)
-                .map_err(ServerError::from)?
+                .map_err(engine_err)?
         };
         if let Some(why) = &reply.refusal {
             tracing::info!(%room, %from, reason = %why, "message refused");
@@ -158,7 +171,7 @@ impl<S: Store> Provider<S> {
         Ok(hosted
             .room
             .handle_group_info(&self.ctx(&trust, now_ms()), from, request)
-            .map_err(ServerError::from)?)
+            .map_err(engine_err)?)
     }
 
     /// Send a request of one of this provider's clients to the room's hub: handled here when

@@ -689,10 +689,18 @@ async fn peers_acting_for_users_they_do_not_serve() {
 /// A commit of bob's that the client library would never build: a GroupContextExtensions
 /// proposal dropping `external_senders` (and with it the hub). Built on a copy of bob's
 /// OpenMLS state; his client is untouched.
-fn commit_dropping_the_hub(net: &mut Net, room: &RoomUri) -> UpdateRequest {
-    use openmls::prelude::tls_codec::Serialize as _;
-    use openmls::prelude::{ExtensionType, GroupId, MlsGroup, OpenMlsProvider as _};
-    let state = net.client("bob").state().expect("state");
+/// A copy of the OpenMLS state of one of the net's clients, and its signature key pair, to
+/// build what its client library would never send.
+fn openmls_copy(
+    net: &mut Net,
+    name: &str,
+) -> (
+    mimi_client::ClientState,
+    openmls_rust_crypto::OpenMlsRustCrypto,
+    openmls_basic_credential::SignatureKeyPair,
+) {
+    use openmls::prelude::OpenMlsProvider as _;
+    let state = net.client(name).state().expect("state");
     let provider = openmls_rust_crypto::OpenMlsRustCrypto::default();
     provider
         .storage()
@@ -706,6 +714,13 @@ fn commit_dropping_the_hub(net: &mut Net, room: &RoomUri) -> UpdateRequest {
         mimi_room::profile::CIPHERSUITE.signature_algorithm(),
     )
     .expect("signer");
+    (state, provider, signer)
+}
+
+fn commit_dropping_the_hub(net: &mut Net, room: &RoomUri) -> UpdateRequest {
+    use openmls::prelude::tls_codec::Serialize as _;
+    use openmls::prelude::{ExtensionType, GroupId, MlsGroup, OpenMlsProvider as _};
+    let (state, provider, signer) = openmls_copy(net, "bob");
     let (_, group_id) = state
         .rooms
         .iter()
@@ -1418,6 +1433,38 @@ async fn malformed_oversized_and_truncated_bodies() {
     drop(stream);
     assert_eq!(view(&net, "a.example", &rooms).await, before);
     honest_round(&mut net, &room).await;
+
+    // A well-formed, validly signed groupInfo request of a participant whose HPKE key is not
+    // a key: the request is the peer's fault, so 400, not a retryable 503 (docs/security.md
+    // G8), and nothing changes.
+    {
+        use openmls_traits::signatures::Signer as _;
+        let (_, _, signer) = openmls_copy(&mut net, "bob");
+        let (mut request, _) = net
+            .client("bob")
+            .group_info_request(&room)
+            .expect("request");
+        request.group_info_public_key = vec![7u8; 5].into();
+        let tbs = request.tbs_bytes().expect("tbs");
+        request.signature = signer
+            .sign(
+                &mimi_types::wire::sign_content(mimi_types::wire::GROUP_INFO_REQUEST_LABEL, &tbs)
+                    .expect("content"),
+            )
+            .expect("sign")
+            .into();
+        let before = view(&net, "a.example", &rooms).await;
+        let r = b_to_a
+            .post(
+                Endpoint::GroupInfo,
+                &room_arg,
+                request.encode().expect("encode"),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+        assert!(r.text().contains("groupInfoPublicKey"), "{}", r.text());
+        assert_eq!(view(&net, "a.example", &rooms).await, before);
+    }
 
     // Slow connections: TCP connections that never start TLS, and TLS connections that send
     // half a request head and wait. Honest peers are served meanwhile.

@@ -183,6 +183,7 @@ impl From<HubOpError> for ApiError {
                 StatusCode::BAD_GATEWAY,
                 format!("the hub answered {status}: {reason}"),
             ),
+            HubOpError::Invalid(e) => Self::new(StatusCode::BAD_REQUEST, e.to_string()),
             HubOpError::Failed(e) => e.into(),
         }
     }

@@ -332,7 +332,7 @@ async fn update<S: Store>(
     if joining {
         let refused = match &result {
             Ok(r) => !matches!(r.outcome, UpdateOutcome::Success { .. }),
-            Err(HubOpError::NotHosted(_)) => true,
+            Err(HubOpError::NotHosted(_) | HubOpError::Invalid(_)) => true,
             Err(HubOpError::Refused { status, .. }) => (400..500).contains(status),
             // Unknown outcome (the hub may have accepted): keep the device in the stream.
             Err(HubOpError::Failed(_)) => false,

@@ -244,7 +244,8 @@ async fn report_abuse<S: Store>(
 }
 
 /// A hub operation's result as an HTTP response: 200 with the protocol body, 404 for a room
-/// not hosted here, 503 when the event could not be made durable.
+/// not hosted here, 400 for a request the engine finds invalid, 503 when the event could not
+/// be made durable.
 fn respond<R: WireMessage>(result: Result<R, HubOpError>) -> Response {
     match result {
         Ok(r) => match r.encode() {
@@ -254,6 +255,7 @@ fn respond<R: WireMessage>(result: Result<R, HubOpError>) -> Response {
         Err(HubOpError::NotHosted(room)) => {
             reject(StatusCode::NOT_FOUND, format!("{room} is not hosted here"))
         }
+        Err(HubOpError::Invalid(e)) => reject(StatusCode::BAD_REQUEST, e.to_string()),
         Err(e) => internal(e),
     }
 }
