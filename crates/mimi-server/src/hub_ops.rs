@@ -168,10 +168,10 @@ impl<S: Store> Provider<S> {
         self.ensure_peer_ca(from).await;
         let hosted = hosted.lock().await;
         let trust = self.trust.read().await;
-        Ok(hosted
+        hosted
             .room
             .handle_group_info(&self.ctx(&trust, now_ms()), from, request)
-            .map_err(engine_err)?)
+            .map_err(engine_err)
     }
 
     /// Send a request of one of this provider's clients to the room's hub: handled here when
