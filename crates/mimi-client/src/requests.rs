@@ -25,7 +25,10 @@ pub struct GroupInfoKey {
 }
 
 impl MimiClient {
-    fn sign_labeled(&self, label: &str, tbs: &[u8]) -> Result<Vec<u8>, ClientError> {
+    /// `SignWithLabel(label, tbs)` with this client's signature key (RFC 9420 §5.1.2): for
+    /// protocol-06 request signatures built or altered outside this library (the conformance
+    /// suite signs requests an honest client would never send).
+    pub fn sign_labeled(&self, label: &str, tbs: &[u8]) -> Result<Vec<u8>, ClientError> {
         self.signer.sign(&sign_content(label, tbs)?).map_err(mls)
     }
 

@@ -5,6 +5,7 @@
 
 mod bench_cmd;
 mod client;
+mod conformance_cmd;
 mod content_cmd;
 mod demo;
 mod discovery_cmd;
@@ -97,6 +98,8 @@ enum Command {
     /// Load benchmarks against real processes (one scenario per subcommand).
     #[command(subcommand)]
     Bench(bench_cmd::BenchCommand),
+    /// Run the conformance suite against a MIMI provider (the suite plays its peers).
+    Conformance(conformance_cmd::ConformanceArgs),
 }
 
 fn main() -> ExitCode {
@@ -116,6 +119,7 @@ fn main() -> ExitCode {
         Command::Discovery(cmd) => discovery_cmd::run(cmd),
         Command::Lookup(args) => discovery_cmd::run_lookup(args),
         Command::Bench(cmd) => bench_cmd::run(cmd),
+        Command::Conformance(args) => conformance_cmd::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
