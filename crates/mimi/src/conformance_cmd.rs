@@ -16,13 +16,13 @@ use crate::error::CliError;
 #[derive(clap::Args, Debug)]
 pub struct ConformanceArgs {
     /// The federation URL of the provider under test (`https://host:port`).
-    #[arg(long, required_unless_present = "self_test")]
+    #[arg(long, required_unless_present_any = ["self_test", "list", "print_setup"])]
     target: Option<String>,
     /// The domain of the provider under test (its certificate must name it).
     #[arg(long, default_value = "b.example")]
     domain: String,
     /// PEM file of the CA(s) the target's federation certificate chains to.
-    #[arg(long, required_unless_present = "self_test")]
+    #[arg(long, required_unless_present_any = ["self_test", "list", "print_setup"])]
     ca: Option<PathBuf>,
     /// The target's client API, if it is a `mimi serve` (cases that need a local user of
     /// the target are skipped without it).
@@ -47,6 +47,9 @@ pub struct ConformanceArgs {
     /// Print what the target must be configured with, and stop.
     #[arg(long)]
     print_setup: bool,
+    /// List the cases (a Markdown table: ID, section, what it checks), and stop.
+    #[arg(long)]
+    list: bool,
     /// Start a fresh `mimi serve` (SQLite, in a temporary directory) and run against it.
     #[arg(long)]
     self_test: bool,
@@ -92,6 +95,13 @@ pub fn run(args: ConformanceArgs) -> Result<(), CliError> {
 }
 
 async fn run_async(mut args: ConformanceArgs) -> Result<(), CliError> {
+    if args.list {
+        println!("| ID | Section | Checks |\n|---|---|---|");
+        for c in mimi_conformance::cases::all() {
+            println!("| {} | {} | {} |", c.id, c.section, c.title);
+        }
+        return Ok(());
+    }
     let files = mimi_conformance::setup::SuiteFiles::prepare(
         &args.suite_dir,
         mimi_conformance::ctx::now_secs(),

@@ -7,6 +7,9 @@ use std::pin::Pin;
 use crate::ctx::{Check, Ctx};
 
 mod directory;
+mod directory_services;
+mod fanout;
+mod hub;
 mod key_material;
 mod malformed;
 mod transport;
@@ -46,6 +49,9 @@ pub fn all() -> Vec<Case> {
     v.extend(directory::cases());
     v.extend(malformed::cases());
     v.extend(key_material::cases());
+    v.extend(hub::cases());
+    v.extend(fanout::cases());
+    v.extend(directory_services::cases());
     v
 }
 
