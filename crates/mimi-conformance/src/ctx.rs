@@ -131,6 +131,13 @@ pub fn fresh_id() -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
+/// 16 random bytes: the salt of a MIMI message (draft-ietf-mimi-content).
+pub fn salt() -> [u8; 16] {
+    let mut b = [0u8; 16];
+    let _ = getrandom::fill(&mut b);
+    b
+}
+
 /// The KeyPackages a key-material response holds.
 pub fn key_packages_of(r: &KeyMaterialResponse) -> Vec<KeyPackage> {
     r.clients

@@ -12,7 +12,7 @@ use mimi_types::wire::{
 
 use super::hub::{local_until, submit_from, update_from};
 use super::{Case, case};
-use crate::ctx::{Check, Context as _, Ctx, Scene, WAIT, Why, expect_success, fresh_id};
+use crate::ctx::{Check, Context as _, Ctx, Scene, WAIT, Why, expect_success, fresh_id, salt};
 use crate::ensure;
 use crate::peer::ScriptedAnswer;
 
@@ -103,12 +103,6 @@ pub fn cases() -> Vec<Case> {
             group_info_unknown_room
         ),
     ]
-}
-
-fn salt() -> [u8; 16] {
-    let mut b = [0u8; 16];
-    let _ = getrandom::fill(&mut b);
-    b
 }
 
 /// alice (local) says `text`; accepted.

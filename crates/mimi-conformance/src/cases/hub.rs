@@ -12,7 +12,9 @@ use mimi_types::wire::{
 };
 
 use super::{Case, case};
-use crate::ctx::{Check, Context as _, Ctx, Scene, SuitePeer, WAIT, Why, expect_success, fresh_id};
+use crate::ctx::{
+    Check, Context as _, Ctx, Scene, SuitePeer, WAIT, Why, expect_success, fresh_id, salt,
+};
 use crate::driver::LocalUser;
 use crate::ensure;
 
@@ -340,28 +342,7 @@ async fn replayed_commit(cx: &Ctx) -> Check {
     let mut s = cx.scene().await?;
     let commit = cathy_adds_dave(cx, &mut s)?;
     expect_success(&update_from(cx, &cx.c, &s.room, &commit).await?, "first")?;
-    let r = cx
-        .post(
-            &cx.c,
-            Endpoint::Update,
-            &s.room.to_url_path(),
-            commit.encode().ctx("encode")?,
-        )
-        .await?;
-    if r.status.as_u16() == 200 {
-        let again = UpdateRoomResponse::decode(&r.body).ctx("decode")?;
-        ensure!(
-            !matches!(again.outcome, UpdateOutcome::Success { .. }),
-            "the replayed commit was accepted again"
-        );
-    } else {
-        ensure!(
-            (400..500).contains(&r.status.as_u16()),
-            "answered {}",
-            r.describe()
-        );
-    }
-    Ok(())
+    refused_update(cx, &cx.c, &s.room, &commit).await
 }
 
 /// The update was refused: a 4xx, or notAllowed/wrongEpoch/invalidProposal.
@@ -541,12 +522,6 @@ async fn removed_cannot_commit(cx: &Ctx) -> Check {
     s.cathy.commit_rejected(&s.room).ctx("drop")?;
     cathy_leaves(cx, &mut s).await?;
     refused_update(cx, &cx.c, &s.room, &commit).await
-}
-
-fn salt() -> [u8; 16] {
-    let mut b = [0u8; 16];
-    let _ = getrandom::fill(&mut b);
-    b
 }
 
 async fn cathy_says(
