@@ -61,9 +61,8 @@ fn check_everything(s: &str) {
 fn label() -> impl Strategy<Value = String> {
     // UTS #46 CheckHyphens: "--" in the third and fourth positions marks an A-label
     // (`xn--...`), which must then be valid Punycode; plain labels never have it.
-    "[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?".prop_filter("no hyphens in positions 3-4", |l| {
-        l.get(2..4) != Some("--")
-    })
+    "[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?"
+        .prop_filter("no hyphens in positions 3-4", |l| l.get(2..4) != Some("--"))
 }
 
 fn domain() -> impl Strategy<Value = ProviderDomain> {
