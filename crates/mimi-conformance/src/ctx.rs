@@ -83,6 +83,8 @@ pub struct SuitePeer {
     pub identity: Identity,
     /// Its client CA (certifies its users' MLS clients).
     pub client_ca: ClientCa,
+    /// Its hub identity, for rooms the suite hosts as this peer.
+    pub hub: mimi_room::hub::HubIdentity,
 }
 
 impl SuitePeer {
@@ -475,6 +477,41 @@ impl Ctx {
             .filter(|i| i.path == path && (200..300).contains(&i.answered))
             .flat_map(|i| FanoutMessage::decode_batch(&i.body, 32 << 20).unwrap_or_default())
             .collect()
+    }
+
+    /// The client CAs a hub run by the suite trusts: the suite's peers' and the target's
+    /// (fetched from its `/.well-known/mimi-client-ca`, decision 0070; a target that does not
+    /// publish one cannot be tested as a follower of a suite-hosted room).
+    pub async fn trust_for_hub(&self) -> Result<mimi_credential::TrustStore, Why> {
+        let mut trust = mimi_credential::TrustStore::new();
+        for peer in [&self.c, &self.d] {
+            trust
+                .add_pem(peer.domain(), &peer.client_ca.cert_pem())
+                .ctx("peer client CA")?;
+        }
+        let r = self
+            .raw(
+                &self.c.identity,
+                Version::Http1,
+                Method::GET,
+                mimi_server::federation::routes::CLIENT_CA_PATH,
+                &self.honest_headers(self.c.domain()),
+                vec![],
+            )
+            .await?;
+        if r.status.as_u16() != 200 {
+            return Err(Why::Skip(format!(
+                "the target does not publish its client CA at {} ({}): the suite's hub cannot \
+                 verify its users' credentials (protocol-06 leaves CA distribution open)",
+                mimi_server::federation::routes::CLIENT_CA_PATH,
+                r.status.as_u16()
+            )));
+        }
+        let pem = String::from_utf8(r.body.to_vec()).ctx("the target's client CA")?;
+        trust
+            .add_pem(&self.target.domain, &pem)
+            .ctx("the target's client CA")?;
+        Ok(trust)
     }
 
     /// The path a hub posts `/notify` for `room` to at the suite's peers.

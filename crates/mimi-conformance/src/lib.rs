@@ -70,8 +70,9 @@ pub async fn prepare(
         async move {
             let dir = files.peer_dir(domain);
             let ca_pem = std::fs::read_to_string(dir.join("client-ca.pem"))?;
-            let ca_key = std::fs::read_to_string(dir.join("client-ca.key"))?;
-            let client_ca = mimi_credential::ClientCa::from_pem(&ca_pem, &ca_key)
+            let config = mimi_server::config::Config::load(&dir.join("mimi.toml"))
+                .map_err(|e| ConformanceError::Files(e.to_string()))?;
+            let keys = mimi_server::keys::ProviderKeys::load(&config)
                 .map_err(|e| ConformanceError::Files(e.to_string()))?;
             let domain = mimi_types::id::ProviderDomain::parse(domain)
                 .map_err(|e| ConformanceError::Files(e.to_string()))?;
@@ -91,7 +92,8 @@ pub async fn prepare(
                     &dir.join("tls.pem"),
                     &dir.join("tls.key"),
                 )?,
-                client_ca,
+                client_ca: keys.client_ca,
+                hub: keys.hub,
             })
         }
     };

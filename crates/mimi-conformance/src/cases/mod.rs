@@ -9,6 +9,7 @@ use crate::ctx::{Check, Ctx};
 mod directory;
 mod directory_services;
 mod fanout;
+mod follower;
 mod hub;
 mod key_material;
 mod malformed;
@@ -51,6 +52,7 @@ pub fn all() -> Vec<Case> {
     v.extend(key_material::cases());
     v.extend(hub::cases());
     v.extend(fanout::cases());
+    v.extend(follower::cases());
     v.extend(directory_services::cases());
     v
 }
