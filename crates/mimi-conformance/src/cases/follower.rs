@@ -105,7 +105,7 @@ fn for_target(cx: &Ctx, accepted: &Accepted) -> Vec<FanoutMessage> {
     accepted
         .fanout
         .iter()
-        .filter(|f| &f.destination == &cx.target.domain)
+        .filter(|f| f.destination == cx.target.domain)
         .map(|f| f.message.clone())
         .collect()
 }
