@@ -42,15 +42,18 @@ impl LeafIdentity {
     }
 }
 
-/// Verifies credentials against the trust store, remembering results by signature key.
+/// Verifies credentials against the trust store, remembering results by signature key and
+/// credential: a leaf that keeps its key but presents another credential (an Update, a commit
+/// path) is verified again, never answered from the cache (docs/security.md G14).
 #[derive(Default)]
 pub struct IdentityCache {
-    by_key: HashMap<Vec<u8>, LeafIdentity>,
+    by_key: HashMap<Vec<u8>, (Vec<u8>, LeafIdentity)>,
 }
 
 impl IdentityCache {
     /// Verify a leaf's credential (X.509 chain to its provider's client CA, key match, SAN
-    /// URIs) at `now_secs`, or return the cached result for this signature key.
+    /// URIs) at `now_secs`, or return the cached result for this signature key and this
+    /// credential.
     pub fn verify(
         &mut self,
         credential: &Credential,
@@ -58,7 +61,11 @@ impl IdentityCache {
         trust: &TrustStore,
         now_secs: i64,
     ) -> Result<LeafIdentity, String> {
-        if let Some(id) = self.by_key.get(signature_key) {
+        let encoded = tls_codec::Serialize::tls_serialize_detached(credential)
+            .map_err(|e| format!("encoding the credential: {e:?}"))?;
+        if let Some((seen, id)) = self.by_key.get(signature_key)
+            && seen == &encoded
+        {
             return Ok(id.clone());
         }
         let verified = verify_credential(credential, signature_key, trust, now_secs)
@@ -68,7 +75,8 @@ impl IdentityCache {
             client: verified.client,
             domain: verified.domain,
         };
-        self.by_key.insert(signature_key.to_vec(), id.clone());
+        self.by_key
+            .insert(signature_key.to_vec(), (encoded, id.clone()));
         Ok(id)
     }
 
@@ -85,4 +93,62 @@ pub fn membership<'a>(leaves: impl Iterator<Item = &'a LeafIdentity>) -> Members
         m.insert(leaf.user.clone(), leaf.client.clone());
     }
     m
+}
+
+#[cfg(test)]
+mod tests {
+    use mimi_credential::{ClientCa, TrustStore};
+    use mimi_types::id::{ClientUri, ProviderDomain, UserUri};
+    use openmls_basic_credential::SignatureKeyPair;
+
+    use super::IdentityCache;
+    use crate::profile::CIPHERSUITE;
+
+    /// docs/security.md G14: a known signature key with another credential is verified again.
+    #[test]
+    fn a_known_key_with_another_credential_is_verified_again() {
+        let now = 1_800_000_000;
+        let domain = ProviderDomain::parse("a.example").expect("domain");
+        let ca = ClientCa::generate(&domain, now - 60, 86_400).expect("ca");
+        let forger = ClientCa::generate(&domain, now - 60, 86_400).expect("another ca");
+        let mut trust = TrustStore::new();
+        trust.add_pem(&domain, &ca.cert_pem()).expect("trust");
+        let key = SignatureKeyPair::new(CIPHERSUITE.signature_algorithm()).expect("key");
+        let user = UserUri::parse("mimi://a.example/u/alice").expect("user");
+        let client = ClientUri::parse("mimi://a.example/d/alice/1").expect("client");
+        let issued = ca
+            .issue(&client, &user, key.public(), now - 60, now + 3600)
+            .expect("issue");
+        let mut cache = IdentityCache::default();
+        let first = cache
+            .verify(&issued.credential, key.public(), &trust, now)
+            .expect("alice verifies");
+        assert_eq!(first.user.as_str(), "mimi://a.example/u/alice");
+        // The same key, a certificate from a CA nobody trusts naming another user.
+        let bob = UserUri::parse("mimi://a.example/u/bob").expect("user");
+        let bob_client = ClientUri::parse("mimi://a.example/d/bob/1").expect("client");
+        let forged = forger
+            .issue(&bob_client, &bob, key.public(), now - 60, now + 3600)
+            .expect("issue");
+        assert!(
+            cache
+                .verify(&forged.credential, key.public(), &trust, now)
+                .is_err(),
+            "the cached identity answered for a forged credential"
+        );
+        // A genuine new certificate for the same key is verified and its identity used.
+        let renewed = ca
+            .issue(&bob_client, &bob, key.public(), now - 60, now + 7200)
+            .expect("issue");
+        let again = cache
+            .verify(&renewed.credential, key.public(), &trust, now)
+            .expect("renewed");
+        assert_eq!(again.user.as_str(), "mimi://a.example/u/bob");
+        // And the original credential still answers (from a fresh verification).
+        assert!(
+            cache
+                .verify(&issued.credential, key.public(), &trust, now)
+                .is_ok()
+        );
+    }
 }
