@@ -105,6 +105,12 @@ pub fn cases() -> Vec<Case> {
             ban_without_right
         ),
         case!(
+            "UP-15",
+            "protocol-06 §5.3",
+            "two followers commit for the same epoch at once: exactly one wins, the other gets wrongEpoch",
+            competing_commits
+        ),
+        case!(
             "SM-01",
             "protocol-06 §5.4",
             "a participant's message is accepted with the acceptance time",
@@ -730,4 +736,43 @@ async fn removed_cannot_send(cx: &Ctx) -> Check {
         .ctx("encrypt")?;
     cathy_leaves(cx, &mut s).await?;
     refused_submit(cx, &cx.c, &s.room, &request).await
+}
+
+async fn competing_commits(cx: &Ctx) -> Check {
+    let mut s = cx.scene().await?;
+    let mut dora = cx.peer_user(&cx.d, "dora", 2)?;
+    cx.add_peer_user(&s.room, &mut s.alice, &mut dora, s.preset.member_role())
+        .await?;
+    // cathy has not seen dora's add: bring her to the same epoch first.
+    let fanout = cx.fanout_since(&cx.c, &s.room, 0);
+    for m in fanout
+        .iter()
+        .filter(|m| matches!(m.payload, mimi_types::wire::FanoutPayload::Commit { .. }))
+    {
+        let _ = s.cathy.process(&s.room, m);
+    }
+    ensure!(
+        s.cathy.epoch(&s.room).ctx("epoch")? == dora.epoch(&s.room).ctx("epoch")?,
+        "cathy and dora are not at the same epoch"
+    );
+    let from_c = s.cathy.change_roles(&s.room, &[]).ctx("commit")?;
+    let from_d = dora.change_roles(&s.room, &[]).ctx("commit")?;
+    let (a, b) = tokio::join!(
+        update_from(cx, &cx.c, &s.room, &from_c),
+        update_from(cx, &cx.d, &s.room, &from_d)
+    );
+    let outcomes = [a?.outcome, b?.outcome];
+    let wins = outcomes
+        .iter()
+        .filter(|o| matches!(o, UpdateOutcome::Success { .. }))
+        .count();
+    let wrong_epoch = outcomes
+        .iter()
+        .filter(|o| matches!(o, UpdateOutcome::WrongEpoch { .. }))
+        .count();
+    ensure!(
+        wins == 1 && wrong_epoch == 1,
+        "expected one success and one wrongEpoch, got {outcomes:?}"
+    );
+    Ok(())
 }

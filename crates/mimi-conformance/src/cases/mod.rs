@@ -13,6 +13,7 @@ mod follower;
 mod hub;
 mod key_material;
 mod malformed;
+mod proxy;
 mod transport;
 
 /// A running case.
@@ -54,6 +55,7 @@ pub fn all() -> Vec<Case> {
     v.extend(fanout::cases());
     v.extend(follower::cases());
     v.extend(directory_services::cases());
+    v.extend(proxy::cases());
     v
 }
 
