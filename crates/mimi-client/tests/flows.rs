@@ -447,3 +447,31 @@ fn a_state_without_its_signature_key_is_refused() {
     state.storage.clear();
     assert!(mimi_client::MimiClient::restore(state).is_err());
 }
+
+/// docs/security.md G16: a hub restarting after a member's certificate expired still restores
+/// the room (the member keeps its identity), while a new leaf with that credential would be
+/// refused.
+#[test]
+fn hub_restores_a_room_whose_member_certificate_expired() {
+    let (mut w, member) = world();
+    alice_adds_bob(&mut w, member);
+    let room = w.room_uri.clone();
+    let hub = w.room.as_ref().expect("room");
+    let (gi, tree, seq) = (
+        hub.group_info().clone(),
+        hub.ratchet_tree().expect("tree"),
+        hub.seq(),
+    );
+    // 31 days later: every client certificate (30 days) has expired.
+    w.now_ms += 31 * 86_400 * 1000;
+    let restored =
+        mimi_room::hub::HubRoom::restore(&w.ctx(), room.clone(), gi.clone(), tree.clone(), seq)
+            .expect("the room restores with expired member certificates");
+    assert_eq!(restored.member_count(), 2);
+    // Creating a room is stricter: its creator's certificate must be valid now.
+    let state = restored.policy().clone();
+    let refused = mimi_room::hub::HubRoom::create(&w.ctx(), room, &state, gi, tree)
+        .err()
+        .expect("a room created with expired certificates");
+    assert!(refused.to_string().contains("expired"), "{refused}");
+}

@@ -47,13 +47,20 @@ impl LeafIdentity {
 /// path) is verified again, never answered from the cache (docs/security.md G14).
 #[derive(Default)]
 pub struct IdentityCache {
-    by_key: HashMap<Vec<u8>, (Vec<u8>, LeafIdentity)>,
+    by_key: HashMap<Vec<u8>, Cached>,
+}
+
+/// A verified credential: its encoding, the identity it names, and its notAfter.
+struct Cached {
+    credential: Vec<u8>,
+    identity: LeafIdentity,
+    not_after: i64,
 }
 
 impl IdentityCache {
     /// Verify a leaf's credential (X.509 chain to its provider's client CA, key match, SAN
     /// URIs) at `now_secs`, or return the cached result for this signature key and this
-    /// credential.
+    /// credential while the certificate is still valid.
     pub fn verify(
         &mut self,
         credential: &Credential,
@@ -63,21 +70,60 @@ impl IdentityCache {
     ) -> Result<LeafIdentity, String> {
         let encoded = tls_codec::Serialize::tls_serialize_detached(credential)
             .map_err(|e| format!("encoding the credential: {e:?}"))?;
-        if let Some((seen, id)) = self.by_key.get(signature_key)
-            && seen == &encoded
+        if let Some(c) = self.by_key.get(signature_key)
+            && c.credential == encoded
+            && now_secs.saturating_sub(trust.clock_skew()) <= c.not_after
         {
-            return Ok(id.clone());
+            return Ok(c.identity.clone());
         }
         let verified = verify_credential(credential, signature_key, trust, now_secs)
             .map_err(|e| e.to_string())?;
-        let id = LeafIdentity {
+        let identity = LeafIdentity {
             user: verified.user.into(),
             client: verified.client,
             domain: verified.domain,
         };
-        self.by_key
-            .insert(signature_key.to_vec(), (encoded, id.clone()));
-        Ok(id)
+        self.by_key.insert(
+            signature_key.to_vec(),
+            Cached {
+                credential: encoded,
+                identity: identity.clone(),
+                not_after: verified.not_after_unix,
+            },
+        );
+        Ok(identity)
+    }
+
+    /// Verify the credential of a leaf that is already a member (restoring a room, the
+    /// leaves after a commit). Like [`IdentityCache::verify`], except that a certificate that
+    /// expired after its leaf joined still names its client: it is checked as of its own
+    /// notAfter (chain, signature, key and URIs as usual), so one expired member cannot stop
+    /// the hub from restoring the room (docs/security.md G16). Leaves added, joining or
+    /// updated are checked with [`IdentityCache::verify`], at the current time.
+    pub fn verify_member(
+        &mut self,
+        credential: &Credential,
+        signature_key: &[u8],
+        trust: &TrustStore,
+        now_secs: i64,
+    ) -> Result<LeafIdentity, String> {
+        match self.verify(credential, signature_key, trust, now_secs) {
+            Ok(id) => Ok(id),
+            Err(_) => match verify_credential(credential, signature_key, trust, now_secs) {
+                // Not cached: the cache answers only for certificates valid at the time asked.
+                Err(mimi_credential::CredentialError::Expired { not_after, .. }) => {
+                    let verified = verify_credential(credential, signature_key, trust, not_after)
+                        .map_err(|e| e.to_string())?;
+                    Ok(LeafIdentity {
+                        user: verified.user.into(),
+                        client: verified.client,
+                        domain: verified.domain,
+                    })
+                }
+                Err(e) => Err(e.to_string()),
+                Ok(_) => self.verify(credential, signature_key, trust, now_secs),
+            },
+        }
     }
 
     /// Forget keys no longer in the group.
@@ -144,6 +190,24 @@ mod tests {
             .verify(&renewed.credential, key.public(), &trust, now)
             .expect("renewed");
         assert_eq!(again.user.as_str(), "mimi://a.example/u/bob");
+        // An expired member still has its identity (G16), a joining leaf does not.
+        let later = now + 4 * 3600;
+        let mut fresh = IdentityCache::default();
+        assert!(
+            fresh
+                .verify(&issued.credential, key.public(), &trust, later)
+                .is_err()
+        );
+        let member = fresh
+            .verify_member(&issued.credential, key.public(), &trust, later)
+            .expect("an expired member keeps its identity");
+        assert_eq!(member.user.as_str(), "mimi://a.example/u/alice");
+        assert!(
+            fresh
+                .verify_member(&forged.credential, key.public(), &trust, later)
+                .is_err(),
+            "a forged credential is not a member's"
+        );
         // And the original credential still answers (from a fresh verification).
         assert!(
             cache

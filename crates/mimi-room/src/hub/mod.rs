@@ -152,7 +152,19 @@ impl HubRoom {
         group_info: GroupInfo,
         ratchet_tree: RatchetTree,
     ) -> Result<HubRoom, RoomError> {
-        let room = Self::restore(ctx, room, group_info, ratchet_tree, 0)?;
+        let mut room = Self::restore(ctx, room, group_info, ratchet_tree, 0)?;
+        // The creator's client is new: its credential must be valid now, not only when it
+        // was issued (restore accepts members whose certificates expired since they joined).
+        for member in room.group.members() {
+            room.identities
+                .verify(
+                    &member.credential,
+                    &member.signature_key,
+                    ctx.trust,
+                    ctx.now_secs(),
+                )
+                .map_err(RoomError::Credential)?;
+        }
         if &room.policy != expected {
             return Err(RoomError::Invalid(
                 "the group's room components differ from the room's policy".into(),
@@ -321,7 +333,7 @@ impl HubRoom {
         for member in self.group.members() {
             let id = self
                 .identities
-                .verify(
+                .verify_member(
                     &member.credential,
                     &member.signature_key,
                     ctx.trust,
