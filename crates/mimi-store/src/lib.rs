@@ -45,9 +45,9 @@ mod store;
 
 pub use error::{Result, StoreError};
 pub use model::{
-    ClientClaim, ClientRecord, ConsentRecord, ConsentState, Counts, DeadLetter, DeliveryRow,
-    FollowerNotify, HubEvent, HubRoomSnapshot, HubSubmission, KeyPackageClaim, NewOutbox, NewUser,
-    OutboxBacklog, OutboxRow, Purged, StoredKeyPackage, UserRecord,
+    AbuseReportRecord, ClientClaim, ClientRecord, ConsentRecord, ConsentState, Counts, DeadLetter,
+    DeliveryRow, FollowerNotify, HubEvent, HubRoomSnapshot, HubSubmission, KeyPackageClaim,
+    NewOutbox, NewUser, OutboxBacklog, OutboxRow, Purged, StoredKeyPackage, UserRecord,
 };
 pub use sqlite::{SQLITE_SCHEMA_VERSION, SqliteOptions, SqliteSettings, SqliteStore};
 pub use store::Store;

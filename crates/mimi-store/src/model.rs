@@ -309,6 +309,27 @@ pub struct Counts {
     pub key_packages: u64,
 }
 
+/// An abuse report a hub accepted (protocol-06 §5.9), kept for the hub's operators.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AbuseReportRecord {
+    /// Its id (0 when recording: the store assigns it).
+    pub id: i64,
+    /// The room.
+    pub room: String,
+    /// The provider that sent it.
+    pub reporter_domain: String,
+    /// The reporting user, when the report names one.
+    pub reporting_user: Option<String>,
+    /// The alleged abuser.
+    pub alleged_abuser: String,
+    /// The `AbuseType` code.
+    pub reason_code: u8,
+    /// The TLS-encoded `AbuseReport`, as received.
+    pub report: Vec<u8>,
+    /// When it was accepted.
+    pub received_ms: u64,
+}
+
 /// An outbox row taken out of its queue because the peer refused it for good (a permanent
 /// 4xx, docs/decisions/0067): kept for operators, never sent again by the store's queue.
 #[derive(Debug, Clone, PartialEq, Eq)]

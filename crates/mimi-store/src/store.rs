@@ -4,9 +4,9 @@ use std::future::Future;
 
 use crate::error::Result;
 use crate::model::{
-    ClientClaim, ClientRecord, ConsentRecord, Counts, DeadLetter, DeliveryRow, FollowerNotify,
-    HubEvent, HubRoomSnapshot, HubSubmission, NewUser, OutboxBacklog, OutboxRow, Purged,
-    StoredKeyPackage, UserRecord,
+    AbuseReportRecord, ClientClaim, ClientRecord, ConsentRecord, Counts, DeadLetter, DeliveryRow,
+    FollowerNotify, HubEvent, HubRoomSnapshot, HubSubmission, NewUser, OutboxBacklog, OutboxRow,
+    Purged, StoredKeyPackage, UserRecord,
 };
 
 /// A provider's durable storage.
@@ -326,6 +326,20 @@ pub trait Store: Clone + Send + Sync + 'static {
         reason: &str,
         now_ms: u64,
     ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Store an abuse report the hub accepted (protocol-06 §5.9) before it answers 201; its
+    /// id. [`Invalid`](crate::StoreError::Invalid) for an empty room, reporter or abuser.
+    fn record_abuse_report(
+        &self,
+        report: &AbuseReportRecord,
+    ) -> impl Future<Output = Result<i64>> + Send;
+
+    /// A room's abuse reports, oldest first, at most `limit`.
+    fn abuse_reports(
+        &self,
+        room: &str,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<AbuseReportRecord>>> + Send;
 
     /// A destination's dead letters, oldest first, at most `limit`.
     fn dead_letters(

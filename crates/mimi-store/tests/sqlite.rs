@@ -95,6 +95,7 @@ suite! {
     directory::identifier_search,
     directory::name_search,
     directory::peer_cas,
+    directory::abuse_reports,
     durability::populate_and_verify,
     robustness::cancelled_writes_leave_no_trace,
     robustness::parallel_writers_and_readers,

@@ -226,20 +226,40 @@ async fn report_abuse<S: Store>(
     let Some(hosted) = p.room(&room).await else {
         return reject(StatusCode::NOT_FOUND, format!("{room} is not hosted here"));
     };
-    let hosted = hosted.lock().await;
-    let trust = p.trust.read().await;
-    let ctx = HubContext {
-        hub: &p.keys.hub,
-        trust: &trust,
-        now_ms: now_ms(),
-        limits: p.hub_limits(),
+    {
+        let hosted = hosted.lock().await;
+        let trust = p.trust.read().await;
+        let ctx = HubContext {
+            hub: &p.keys.hub,
+            trust: &trust,
+            now_ms: now_ms(),
+            limits: p.hub_limits(),
+        };
+        if let Err(e) = hosted.room.handle_report(&ctx, &peer, &report) {
+            return reject(StatusCode::BAD_REQUEST, e.to_string());
+        }
+    }
+    // Stored before the 201: an acknowledged report is not lost (docs/decisions/0069).
+    let record = mimi_store::AbuseReportRecord {
+        id: 0,
+        room: room.as_str().to_string(),
+        reporter_domain: peer.as_str().to_string(),
+        reporting_user: report
+            .reporting_user
+            .0
+            .as_ref()
+            .map(|u| u.uri().as_str().to_string()),
+        alleged_abuser: report.alleged_abuser_uri.uri().as_str().to_string(),
+        reason_code: report.reason_code.0,
+        report: body.to_vec(),
+        received_ms: now_ms(),
     };
-    match hosted.room.handle_report(&ctx, &peer, &report) {
-        Ok(()) => {
-            tracing::warn!(%room, %peer, abuser = %report.alleged_abuser_uri, "abuse report accepted");
+    match p.store.record_abuse_report(&record).await {
+        Ok(id) => {
+            tracing::warn!(%room, %peer, abuser = %report.alleged_abuser_uri, id, "abuse report accepted");
             StatusCode::CREATED.into_response()
         }
-        Err(e) => reject(StatusCode::BAD_REQUEST, e.to_string()),
+        Err(e) => internal(e),
     }
 }
 

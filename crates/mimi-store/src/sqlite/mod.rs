@@ -6,6 +6,7 @@
 //! into a write). Reads run concurrently on the other pooled connections (WAL readers never
 //! block the writer). docs/decisions/0060 and 0061 record the settings.
 
+mod abuse;
 mod accounts;
 mod directory;
 mod follower;
@@ -36,9 +37,9 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::error::{Result, StoreError};
 use crate::model::{
-    ClientClaim, ClientRecord, ConsentRecord, Counts, DeadLetter, DeliveryRow, FollowerNotify,
-    HubEvent, HubRoomSnapshot, HubSubmission, NewUser, OutboxBacklog, OutboxRow, Purged,
-    StoredKeyPackage, UserRecord,
+    AbuseReportRecord, ClientClaim, ClientRecord, ConsentRecord, Counts, DeadLetter, DeliveryRow,
+    FollowerNotify, HubEvent, HubRoomSnapshot, HubSubmission, NewUser, OutboxBacklog, OutboxRow,
+    Purged, StoredKeyPackage, UserRecord,
 };
 use crate::store::Store;
 
@@ -55,10 +56,15 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "delivery_faults",
         include_str!("../../migrations/sqlite/0002_delivery_faults.sql"),
     ),
+    (
+        3,
+        "abuse_reports",
+        include_str!("../../migrations/sqlite/0003_abuse_reports.sql"),
+    ),
 ];
 
 /// The schema version this build writes (the highest migration).
-pub const SQLITE_SCHEMA_VERSION: i64 = 2;
+pub const SQLITE_SCHEMA_VERSION: i64 = 3;
 
 /// How to open a SQLite store. `Default` is what `mimi serve` uses.
 #[derive(Debug, Clone)]
@@ -809,6 +815,16 @@ impl Store for SqliteStore {
         let mut tx = self.write_tx().await?;
         let r = outbox::dead_letter(tx.conn()?, ids, reason, now_ms).await;
         tx.finish(r).await
+    }
+
+    async fn record_abuse_report(&self, report: &AbuseReportRecord) -> Result<i64> {
+        let mut tx = self.write_tx().await?;
+        let r = abuse::record(tx.conn()?, report).await;
+        tx.finish(r).await
+    }
+
+    async fn abuse_reports(&self, room: &str, limit: usize) -> Result<Vec<AbuseReportRecord>> {
+        abuse::list(&mut *self.read_conn().await?, room, limit).await
     }
 
     async fn dead_letters(&self, destination: &str, limit: usize) -> Result<Vec<DeadLetter>> {

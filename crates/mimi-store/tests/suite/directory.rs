@@ -347,3 +347,44 @@ pub async fn peer_cas<S: Store>(make: &impl AsyncFn() -> S) {
     assert!(s.put_peer_ca("d.example", "", 4).await.is_err());
     assert_eq!(s.peer_cas().await.unwrap().len(), 2);
 }
+
+/// Abuse reports (protocol-06 §5.9): stored with what they say, listed per room oldest first,
+/// and refused when they name no room, reporter or abuser.
+pub async fn abuse_reports<S: Store>(make: &impl AsyncFn() -> S) {
+    let s = make().await;
+    let report = |room: &str, n: u8| mimi_store::AbuseReportRecord {
+        id: 0,
+        room: room.to_string(),
+        reporter_domain: "b.example".into(),
+        reporting_user: (n % 2 == 0).then(|| "mimi://b.example/u/bob".to_string()),
+        alleged_abuser: "mimi://c.example/u/cathy".into(),
+        reason_code: n,
+        report: vec![n; 8],
+        received_ms: 1_000 + u64::from(n),
+    };
+    let one = "mimi://a.example/r/one";
+    let first = s.record_abuse_report(&report(one, 0)).await.unwrap();
+    let second = s.record_abuse_report(&report(one, 1)).await.unwrap();
+    s.record_abuse_report(&report("mimi://a.example/r/two", 2))
+        .await
+        .unwrap();
+    assert!(second > first);
+    let listed = s.abuse_reports(one, 10).await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(
+        listed[0],
+        mimi_store::AbuseReportRecord {
+            id: first,
+            ..report(one, 0)
+        }
+    );
+    assert_eq!(listed[1].reporting_user, None);
+    assert_eq!(s.abuse_reports(one, 1).await.unwrap().len(), 1);
+    let mut bad = report(one, 3);
+    bad.alleged_abuser.clear();
+    assert!(matches!(
+        s.record_abuse_report(&bad).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert_eq!(s.abuse_reports(one, 10).await.unwrap().len(), 2);
+}
