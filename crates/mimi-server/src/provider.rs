@@ -38,6 +38,12 @@ pub struct HostedRoom {
     pub preset: String,
 }
 
+/// How long a peer client CA that could not be fetched is not asked for again.
+const CA_RETRY_MS: u64 = 10_000;
+/// At most this many domains are remembered as unreachable at once; beyond that, no new
+/// fetch is started until entries expire.
+const MAX_CA_FAILURES: usize = 1024;
+
 /// The provider.
 pub struct Provider<S: Store> {
     /// Configuration.
@@ -51,6 +57,10 @@ pub struct Provider<S: Store> {
     /// Client CAs: ours and the peers' we fetched.
     pub trust: RwLock<TrustStore>,
     rooms: Mutex<HashMap<RoomUri, Arc<Mutex<HostedRoom>>>>,
+    /// Domains whose client CA could not be fetched, with when to try again: a peer naming
+    /// arbitrary domains cannot make us connect to each of them again and again
+    /// (docs/security.md G18).
+    ca_failures: Mutex<HashMap<ProviderDomain, u64>>,
     /// Wakes the delivery workers when outbox rows were written.
     pub outbox_ready: Notify,
     /// Metrics, served on the admin listener.
@@ -85,6 +95,7 @@ impl<S: Store> Provider<S> {
             client,
             trust: RwLock::new(trust),
             rooms: Mutex::new(HashMap::new()),
+            ca_failures: Mutex::new(HashMap::new()),
             outbox_ready: Notify::new(),
             metrics: Arc::new(Metrics::new()),
         });
@@ -107,8 +118,20 @@ impl<S: Store> Provider<S> {
         if peer == self.domain() || self.trust.read().await.get(peer).is_some() {
             return;
         }
+        let now = now_ms();
+        {
+            let mut failures = self.ca_failures.lock().await;
+            if failures.get(peer).is_some_and(|until| now < *until) {
+                return;
+            }
+            failures.retain(|_, until| now < *until);
+            if failures.len() >= MAX_CA_FAILURES {
+                tracing::warn!(%peer, "too many unreachable peer CAs recently: not fetching");
+                return;
+            }
+        }
         let path = crate::federation::routes::CLIENT_CA_PATH;
-        match self
+        let failed = match self
             .client
             .request(peer, hyper::Method::GET, path, Vec::new())
             .await
@@ -117,14 +140,28 @@ impl<S: Store> Provider<S> {
                 let pem = String::from_utf8_lossy(&r.body).to_string();
                 if let Err(e) = self.trust.write().await.add_pem(peer, &pem) {
                     tracing::warn!(%peer, error = %e, "peer client CA refused");
-                    return;
-                }
-                if let Err(e) = self.store.put_peer_ca(peer.as_str(), &pem, now_ms()).await {
-                    tracing::warn!(%peer, error = %e, "peer client CA not stored");
+                    true
+                } else {
+                    if let Err(e) = self.store.put_peer_ca(peer.as_str(), &pem, now_ms()).await {
+                        tracing::warn!(%peer, error = %e, "peer client CA not stored");
+                    }
+                    false
                 }
             }
-            Ok(r) => tracing::warn!(%peer, status = %r.status, "peer client CA not available"),
-            Err(e) => tracing::warn!(%peer, error = %e, "peer client CA not reachable"),
+            Ok(r) => {
+                tracing::warn!(%peer, status = %r.status, "peer client CA not available");
+                true
+            }
+            Err(e) => {
+                tracing::warn!(%peer, error = %e, "peer client CA not reachable");
+                true
+            }
+        };
+        if failed {
+            self.ca_failures
+                .lock()
+                .await
+                .insert(peer.clone(), now.saturating_add(CA_RETRY_MS));
         }
     }
 

@@ -142,7 +142,15 @@ impl FederationClient {
             None => false,
         };
         if !usable {
-            *guard = Some(self.connect(peer).await?);
+            match self.connect(peer).await {
+                Ok(sender) => *guard = Some(sender),
+                Err(e) => {
+                    // No entry stays behind for a peer we could not reach.
+                    drop(guard);
+                    self.forget(peer).await;
+                    return Err(e);
+                }
+            }
         }
         let request = Request::builder()
             .method(method)

@@ -356,7 +356,9 @@ pub async fn abuse_reports<S: Store>(make: &impl AsyncFn() -> S) {
         id: 0,
         room: room.to_string(),
         reporter_domain: "b.example".into(),
-        reporting_user: n.is_multiple_of(2).then(|| "mimi://b.example/u/bob".to_string()),
+        reporting_user: n
+            .is_multiple_of(2)
+            .then(|| "mimi://b.example/u/bob".to_string()),
         alleged_abuser: "mimi://c.example/u/cathy".into(),
         reason_code: n,
         report: vec![n; 8],
