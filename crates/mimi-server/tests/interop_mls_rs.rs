@@ -17,8 +17,7 @@ mod support;
 
 use std::convert::Infallible;
 
-use mimi_room::policy::{PolicyState, Preset};
-use mimi_types::id::{GroupUri, RoomUri};
+use mimi_room::policy::Preset;
 use mimi_types::wire::{
     FanoutMessage, FanoutPayload, KeyPackage, MlsMessage as WireMls, Protocol, RatchetTreeOption,
     SubmitMessageRequest, SubmitOutcome, UpdateOutcome, WireMessage as _,
@@ -34,7 +33,7 @@ use mls_rs::{
 };
 use mls_rs_core::identity::{CertificateChain, DerCertificate, MemberValidationContext};
 use mls_rs_crypto_rustcrypto::RustCryptoProvider;
-use support::{Net, kps};
+use support::{Net, alice_hosts, kps};
 
 /// The MIMI profile's suite (mimi-room `profile::CIPHERSUITE`).
 const SUITE: CipherSuite = CipherSuite::CURVE25519_AES128;
@@ -253,32 +252,9 @@ async fn fanout_for(
 async fn mls_rs_clients_join_by_welcome_and_external_commit_and_exchange_messages() {
     let mut net = Net::start(&["a.example", "b.example"]).await;
     net.add_user("alice", "a.example").await;
-    let room = RoomUri::parse("mimi://a.example/r/interop").expect("room");
-    let group = GroupUri::parse("mimi://a.example/g/interop").expect("group");
+    let room = alice_hosts(&mut net, "interop").await;
     let a = net.provider("a.example").clone();
     let preset = Preset::CooperativelyAdministered;
-    let policy = PolicyState::new_room(preset, net.client("alice").user()).expect("policy");
-    let info = net
-        .client("alice")
-        .create_room(
-            room.clone(),
-            &group,
-            a.keys.hub.external_sender(),
-            Some(a.keys.hub.franking_agent()),
-            &policy,
-        )
-        .expect("group");
-    let creator = net.client("alice").client_uri().clone();
-    a.create_room(
-        room.clone(),
-        preset.name(),
-        &policy,
-        &creator,
-        info.group_info,
-        info.ratchet_tree,
-    )
-    .await
-    .expect("host");
 
     // bob's mls-rs client publishes a KeyPackage at b.
     let b = net.provider("b.example").clone();

@@ -337,17 +337,15 @@ pub fn kps(r: &mimi_types::wire::KeyMaterialResponse) -> Vec<KeyPackage> {
 }
 
 /// alice (hub a), bob (b), cathy (c); alice's room; alice adds bob; bob adds cathy.
-pub async fn three_party() -> (Net, RoomUri) {
-    let mut net = Net::start(&["a.example", "b.example", "c.example"]).await;
-    net.add_user("alice", "a.example").await;
-    net.add_user("bob", "b.example").await;
-    net.add_user("cathy", "c.example").await;
-    let room = RoomUri::parse("mimi://a.example/r/clubhouse").expect("room");
-    let group = GroupUri::parse("mimi://a.example/g/clubhouse").expect("group");
+/// Flow 1: the hub a.example establishes room `mimi://a.example/r/<id>` and alice's client
+/// (an OpenMLS client of a.example, already added to the net) creates its group, in the
+/// cooperatively administered preset.
+pub async fn alice_hosts(net: &mut Net, id: &str) -> RoomUri {
+    let room = RoomUri::parse(&format!("mimi://a.example/r/{id}")).expect("room");
+    let group = GroupUri::parse(&format!("mimi://a.example/g/{id}")).expect("group");
     let a = net.provider("a.example").clone();
     let preset = Preset::CooperativelyAdministered;
     let policy = PolicyState::new_room(preset, net.client("alice").user()).expect("policy");
-    // Flow 1: the hub establishes the room, alice's client creates the group.
     let info = net
         .client("alice")
         .create_room(
@@ -369,6 +367,17 @@ pub async fn three_party() -> (Net, RoomUri) {
     )
     .await
     .expect("host");
+    room
+}
+
+pub async fn three_party() -> (Net, RoomUri) {
+    let mut net = Net::start(&["a.example", "b.example", "c.example"]).await;
+    net.add_user("alice", "a.example").await;
+    net.add_user("bob", "b.example").await;
+    net.add_user("cathy", "c.example").await;
+    let room = alice_hosts(&mut net, "clubhouse").await;
+    let a = net.provider("a.example").clone();
+    let preset = Preset::CooperativelyAdministered;
     // Flow 2: alice adds bob (a asks b for key material directly: it is the hub).
     let target = net.client("bob").user_uri().clone();
     let request = net
