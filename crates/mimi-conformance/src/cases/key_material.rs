@@ -104,6 +104,12 @@ pub fn cases() -> Vec<Case> {
             "a user of another provider, for a room the target does not host, is refused",
             not_ours
         ),
+        case!(
+            "KM-15",
+            "protocol-06 §5.2",
+            "an expired KeyPackage is never handed out",
+            expired_not_handed_out
+        ),
     ]
 }
 
@@ -479,6 +485,58 @@ async fn not_ours(cx: &Ctx) -> Check {
             .all(|i| !i.path.contains("keyMaterial")),
         "the target relayed the request to {}",
         cx.d.domain()
+    );
+    Ok(())
+}
+
+async fn expired_not_handed_out(cx: &Ctx) -> Check {
+    use openmls::prelude::tls_codec::Serialize as _;
+    let driver = cx.driver()?;
+    let signer = MimiClient::new_signer().ctx("signer")?;
+    let public = signer.public().to_vec();
+    let registered = driver
+        .new_user("bob", &public)
+        .await
+        .map_err(|e| Why::Fail(format!("registering a local user: {e}")))?;
+    // One KeyPackage that expires two seconds from now (RFC 9420 §7.2 lifetime), built
+    // directly with OpenMLS: no client library makes one so short-lived.
+    let now = u64::try_from(crate::ctx::now_secs()).unwrap_or(0);
+    let provider = openmls_rust_crypto::OpenMlsRustCrypto::default();
+    let bundle = openmls::prelude::KeyPackage::builder()
+        .leaf_node_capabilities(mimi_room::profile::leaf_capabilities())
+        .key_package_lifetime(openmls::prelude::Lifetime::init(now - 60, now + 2))
+        .build(
+            mimi_room::profile::CIPHERSUITE,
+            &provider,
+            &signer,
+            openmls::prelude::CredentialWithKey {
+                credential: registered.credential.clone(),
+                signature_key: public.clone().into(),
+            },
+        )
+        .ctx("key package")?;
+    let kp = mimi_types::wire::KeyPackage::from_bytes(
+        bundle
+            .key_package()
+            .tls_serialize_detached()
+            .ctx("encode")?,
+    )
+    .ctx("key package")?;
+    registered
+        .device
+        .publish_key_packages(&[kp])
+        .await
+        .map_err(|e| Why::Fail(format!("publishing a KeyPackage valid for 2 s: {e}")))?;
+    tokio::time::sleep(std::time::Duration::from_millis(3_500)).await;
+    let cathy = cx.peer_user(&cx.c, "cathy", 0)?;
+    let r = honest(cx, &cathy, &registered.user).await?;
+    ensure!(
+        key_packages_of(&r).is_empty(),
+        "an expired KeyPackage was handed out"
+    );
+    ensure!(
+        !matches!(r.user_status, KeyMaterialUserCode::Success),
+        "success without valid material"
     );
     Ok(())
 }
