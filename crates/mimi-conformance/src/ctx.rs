@@ -2,7 +2,6 @@
 //! scenes cases start from.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::Method;
@@ -522,11 +521,5 @@ impl Ctx {
 
 /// Now, UNIX seconds.
 pub fn now_secs() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    i64::try_from(mimi_server::provider::now_ms() / 1000).unwrap_or(i64::MAX)
 }
-
-/// A shared, cheap handle to the suite context.
-pub type SharedCtx = Arc<Ctx>;

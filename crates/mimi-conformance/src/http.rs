@@ -157,91 +157,68 @@ pub async fn send(
     headers: &[(String, String)],
     body: Vec<u8>,
 ) -> Result<Reply, String> {
-    tokio::time::timeout(
-        REQUEST_TIMEOUT,
-        send_inner(
-            identity,
-            version,
-            addr,
-            server_name,
-            method,
-            path,
+    let exchange = async {
+        let stream = connect(identity, version, addr, server_name).await?;
+        let host = headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("host"))
+            .map(|(_, v)| v.clone());
+        // HTTP/2 carries the authority in the `:authority` pseudo-header, from the URI.
+        let uri = match (version, &host) {
+            (Version::Http2, Some(host)) => format!("https://{host}{path}"),
+            (Version::Http2, None) => format!("https://{server_name}{path}"),
+            (Version::Http1, _) => path.to_string(),
+        };
+        let mut builder = Request::builder().method(method).uri(uri);
+        for (k, v) in headers {
+            if version == Version::Http2 && k.eq_ignore_ascii_case("host") {
+                continue;
+            }
+            builder = builder.header(k.as_str(), v.as_str());
+        }
+        let request = builder
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| e.to_string())?;
+        let io = TokioIo::new(stream);
+        let response = match version {
+            Version::Http1 => {
+                let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
+                    .await
+                    .map_err(|e| format!("HTTP/1.1: {e}"))?;
+                tokio::spawn(conn);
+                sender
+                    .send_request(request)
+                    .await
+                    .map_err(|e| format!("request: {e}"))?
+            }
+            Version::Http2 => {
+                let (mut sender, conn) =
+                    hyper::client::conn::http2::handshake(TokioExecutor::new(), io)
+                        .await
+                        .map_err(|e| format!("HTTP/2: {e}"))?;
+                tokio::spawn(conn);
+                sender
+                    .send_request(request)
+                    .await
+                    .map_err(|e| format!("request: {e}"))?
+            }
+        };
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = Limited::new(response.into_body(), MAX_REPLY)
+            .collect()
+            .await
+            .map_err(|e| format!("reading the answer: {e}"))?
+            .to_bytes();
+        Ok(Reply {
+            status,
             headers,
             body,
-        ),
-    )
-    .await
-    .map_err(|_| format!("no answer within {} s", REQUEST_TIMEOUT.as_secs()))?
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn send_inner(
-    identity: &Identity,
-    version: Version,
-    addr: SocketAddr,
-    server_name: &str,
-    method: Method,
-    path: &str,
-    headers: &[(String, String)],
-    body: Vec<u8>,
-) -> Result<Reply, String> {
-    let stream = connect(identity, version, addr, server_name).await?;
-    let host = headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("host"))
-        .map(|(_, v)| v.clone());
-    // HTTP/2 carries the authority in the `:authority` pseudo-header, from the URI.
-    let uri = match (version, &host) {
-        (Version::Http2, Some(host)) => format!("https://{host}{path}"),
-        (Version::Http2, None) => format!("https://{server_name}{path}"),
-        (Version::Http1, _) => path.to_string(),
+        })
     };
-    let mut builder = Request::builder().method(method).uri(uri);
-    for (k, v) in headers {
-        if version == Version::Http2 && k.eq_ignore_ascii_case("host") {
-            continue;
-        }
-        builder = builder.header(k.as_str(), v.as_str());
-    }
-    let request = builder
-        .body(Full::new(Bytes::from(body)))
-        .map_err(|e| e.to_string())?;
-    let io = TokioIo::new(stream);
-    let response = match version {
-        Version::Http1 => {
-            let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
-                .await
-                .map_err(|e| format!("HTTP/1.1: {e}"))?;
-            tokio::spawn(conn);
-            sender
-                .send_request(request)
-                .await
-                .map_err(|e| format!("request: {e}"))?
-        }
-        Version::Http2 => {
-            let (mut sender, conn) =
-                hyper::client::conn::http2::handshake(TokioExecutor::new(), io)
-                    .await
-                    .map_err(|e| format!("HTTP/2: {e}"))?;
-            tokio::spawn(conn);
-            sender
-                .send_request(request)
-                .await
-                .map_err(|e| format!("request: {e}"))?
-        }
-    };
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = Limited::new(response.into_body(), MAX_REPLY)
-        .collect()
+    tokio::time::timeout(REQUEST_TIMEOUT, exchange)
         .await
-        .map_err(|e| format!("reading the answer: {e}"))?
-        .to_bytes();
-    Ok(Reply {
-        status,
-        headers,
-        body,
-    })
+        .map_err(|_| format!("no answer within {} s", REQUEST_TIMEOUT.as_secs()))?
 }
 
 /// A TLS connection (the handshake completed, including the server's check of our

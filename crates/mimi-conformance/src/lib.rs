@@ -48,8 +48,6 @@ pub struct SuiteConfig {
     pub listen_c: SocketAddr,
     /// Where peer d listens.
     pub listen_d: SocketAddr,
-    /// Run only cases whose ID starts with one of these (all when empty).
-    pub only: Vec<String>,
 }
 
 /// Start the suite's peers and build the context.
@@ -140,7 +138,8 @@ pub async fn prepare(
     Ok(ctx)
 }
 
-/// Run the selected cases one after another, calling `each` with every result as it comes.
+/// Run the cases whose ID starts with one of `only` (all when empty) one after another,
+/// calling `each` with every result as it comes.
 pub async fn run(ctx: &Ctx, only: &[String], mut each: impl FnMut(&CaseResult)) -> Report {
     let mut report = Report::default();
     for case in cases::all() {

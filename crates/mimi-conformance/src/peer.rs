@@ -5,7 +5,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
@@ -39,8 +39,6 @@ pub struct Inbound {
     pub body: Bytes,
     /// The status the peer answered.
     pub answered: u16,
-    /// When it arrived.
-    pub at: Instant,
 }
 
 /// One scripted answer to `/notify`.
@@ -177,11 +175,6 @@ impl Peer {
         self.state().notify_script.extend(answers.iter().copied());
     }
 
-    /// Every request received so far.
-    pub fn inbound(&self) -> Vec<Inbound> {
-        self.state().inbound.clone()
-    }
-
     /// How many requests were received so far (a mark for [`Peer::since`]).
     pub fn mark(&self) -> usize {
         self.state().inbound.len()
@@ -295,7 +288,6 @@ async fn handle(
             host,
             body,
             answered: response.status().as_u16(),
-            at: Instant::now(),
         });
     arrived.notify_waiters();
     Ok(response)

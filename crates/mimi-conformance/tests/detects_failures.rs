@@ -41,7 +41,6 @@ async fn a_provider_that_is_not_one_fails_the_suite() {
         suite_dir: dir.clone(),
         listen_c: free(),
         listen_d: free(),
-        only: vec![],
     };
     let ctx = mimi_conformance::prepare(&config, None)
         .await

@@ -68,30 +68,7 @@ impl IdentityCache {
         trust: &TrustStore,
         now_secs: i64,
     ) -> Result<LeafIdentity, String> {
-        let encoded = tls_codec::Serialize::tls_serialize_detached(credential)
-            .map_err(|e| format!("encoding the credential: {e:?}"))?;
-        if let Some(c) = self.by_key.get(signature_key)
-            && c.credential == encoded
-            && now_secs.saturating_sub(trust.clock_skew()) <= c.not_after
-        {
-            return Ok(c.identity.clone());
-        }
-        let verified = verify_credential(credential, signature_key, trust, now_secs)
-            .map_err(|e| e.to_string())?;
-        let identity = LeafIdentity {
-            user: verified.user.into(),
-            client: verified.client,
-            domain: verified.domain,
-        };
-        self.by_key.insert(
-            signature_key.to_vec(),
-            Cached {
-                credential: encoded,
-                identity: identity.clone(),
-                not_after: verified.not_after_unix,
-            },
-        );
-        Ok(identity)
+        self.check(credential, signature_key, trust, now_secs, false)
     }
 
     /// Verify the credential of a leaf that is already a member (restoring a room, the
@@ -107,23 +84,48 @@ impl IdentityCache {
         trust: &TrustStore,
         now_secs: i64,
     ) -> Result<LeafIdentity, String> {
-        match self.verify(credential, signature_key, trust, now_secs) {
-            Ok(id) => Ok(id),
-            Err(_) => match verify_credential(credential, signature_key, trust, now_secs) {
-                // Not cached: the cache answers only for certificates valid at the time asked.
-                Err(mimi_credential::CredentialError::Expired { not_after, .. }) => {
-                    let verified = verify_credential(credential, signature_key, trust, not_after)
-                        .map_err(|e| e.to_string())?;
-                    Ok(LeafIdentity {
-                        user: verified.user.into(),
-                        client: verified.client,
-                        domain: verified.domain,
-                    })
-                }
-                Err(e) => Err(e.to_string()),
-                Ok(_) => self.verify(credential, signature_key, trust, now_secs),
-            },
+        self.check(credential, signature_key, trust, now_secs, true)
+    }
+
+    /// The cached identity of this key and credential (any cached one for a member, one
+    /// still valid at `now_secs` otherwise), or verify and cache it.
+    fn check(
+        &mut self,
+        credential: &Credential,
+        signature_key: &[u8],
+        trust: &TrustStore,
+        now_secs: i64,
+        member: bool,
+    ) -> Result<LeafIdentity, String> {
+        let encoded = tls_codec::Serialize::tls_serialize_detached(credential)
+            .map_err(|e| format!("encoding the credential: {e:?}"))?;
+        if let Some(c) = self.by_key.get(signature_key)
+            && c.credential == encoded
+            && (member || now_secs.saturating_sub(trust.clock_skew()) <= c.not_after)
+        {
+            return Ok(c.identity.clone());
         }
+        let verified = match verify_credential(credential, signature_key, trust, now_secs) {
+            Err(mimi_credential::CredentialError::Expired { not_after, .. }) if member => {
+                verify_credential(credential, signature_key, trust, not_after)
+            }
+            other => other,
+        }
+        .map_err(|e| e.to_string())?;
+        let identity = LeafIdentity {
+            user: verified.user.into(),
+            client: verified.client,
+            domain: verified.domain,
+        };
+        self.by_key.insert(
+            signature_key.to_vec(),
+            Cached {
+                credential: encoded,
+                identity: identity.clone(),
+                not_after: verified.not_after_unix,
+            },
+        );
+        Ok(identity)
     }
 
     /// Forget keys no longer in the group.

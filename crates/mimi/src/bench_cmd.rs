@@ -114,9 +114,9 @@ pub fn run(cmd: BenchCommand) -> Result<(), CliError> {
 }
 
 /// A directory removed on drop (unless the user named it).
-struct WorkDir {
-    path: PathBuf,
-    remove: bool,
+pub(crate) struct WorkDir {
+    pub(crate) path: PathBuf,
+    pub(crate) remove: bool,
 }
 
 impl Drop for WorkDir {

@@ -1,7 +1,7 @@
 //! `mimi conformance`: run the conformance suite (crate `mimi-conformance`) against a MIMI
 //! provider, or, with `--self-test`, against a fresh `mimi serve` started for the purpose.
 
-use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -10,6 +10,7 @@ use mimi_conformance::{Driver, MimiApiDriver, Report, SuiteConfig};
 use mimi_server::init::{InitOptions, init};
 use mimi_types::id::ProviderDomain;
 
+use crate::bench_cmd::WorkDir;
 use crate::error::CliError;
 
 /// `mimi conformance`.
@@ -60,28 +61,22 @@ fn err(e: impl std::fmt::Display) -> CliError {
 }
 
 fn free_addr() -> Result<SocketAddr, CliError> {
-    let l = TcpListener::bind("127.0.0.1:0").map_err(err)?;
-    l.local_addr().map_err(err)
+    Ok(SocketAddr::from((
+        [127, 0, 0, 1],
+        crate::demo::free_port()?,
+    )))
 }
 
 /// A `mimi serve` child, killed when dropped.
 struct Served {
     child: Child,
-    _dir: TempDir,
+    _dir: WorkDir,
 }
 
 impl Drop for Served {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -136,7 +131,6 @@ async fn run_async(mut args: ConformanceArgs) -> Result<(), CliError> {
         suite_dir: args.suite_dir.clone(),
         listen_c: args.listen_c,
         listen_d: args.listen_d,
-        only: args.only.clone(),
     };
     let driver: Option<Box<dyn Driver>> = args
         .client_api
@@ -150,7 +144,7 @@ async fn run_async(mut args: ConformanceArgs) -> Result<(), CliError> {
         config.domain,
         ctx.driver.as_deref().map(|d| d.name()).unwrap_or("none")
     );
-    let report = mimi_conformance::run(&ctx, &config.only, |r| {
+    let report = mimi_conformance::run(&ctx, &args.only, |r| {
         println!("{}", Report::line(r));
     })
     .await;
@@ -176,12 +170,15 @@ fn start_self(
 ) -> Result<(Served, String, String), CliError> {
     let mut tag = [0u8; 6];
     getrandom::fill(&mut tag).map_err(CliError::Random)?;
-    let dir = TempDir(std::env::temp_dir().join(format!("mimi-conformance-{}", hex::encode(tag))));
+    let dir = WorkDir {
+        path: std::env::temp_dir().join(format!("mimi-conformance-{}", hex::encode(tag))),
+        remove: true,
+    };
     let federation = free_addr()?;
     let client = free_addr()?;
     let config_path = init(&InitOptions {
         domain: ProviderDomain::parse(&args.domain)?,
-        dir: dir.0.clone(),
+        dir: dir.path.clone(),
         ca_dir: files.ca_dir(),
         federation_listen: federation,
         client_listen: client,
@@ -210,7 +207,7 @@ fn start_self(
     file.limits.rates.anonymous_burst = 100_000;
     std::fs::write(&config_path, toml::to_string_pretty(&file).map_err(err)?).map_err(err)?;
     let exe = std::env::current_exe().map_err(err)?;
-    let log = std::fs::File::create(dir.0.join("serve.log")).map_err(err)?;
+    let log = std::fs::File::create(dir.path.join("serve.log")).map_err(err)?;
     let child = Command::new(exe)
         .args(["serve", "--config"])
         .arg(&config_path)

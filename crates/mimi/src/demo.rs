@@ -80,7 +80,7 @@ fn step(n: &str, text: &str) {
 
 /// A free loopback port for a federation listener (its peers must know it before it
 /// starts), below Linux's ephemeral range so no outgoing connection takes it meanwhile.
-fn free_port() -> Result<u16, CliError> {
+pub(crate) fn free_port() -> Result<u16, CliError> {
     for _ in 0..1000 {
         let mut b = [0u8; 2];
         getrandom::fill(&mut b).map_err(CliError::Random)?;

@@ -11,7 +11,7 @@ use mimi_types::wire::{
 use openmls::prelude::AppDataDictionary;
 
 use super::{Case, case};
-use crate::ctx::{Check, Context as _, Ctx, SuitePeer, Why, fresh_id};
+use crate::ctx::{Check, Context as _, Ctx, Why, fresh_id};
 use crate::ensure;
 
 pub fn cases() -> Vec<Case> {
@@ -95,18 +95,23 @@ fn entry(op: ConsentOperation, requester: &UserUri, target: &UserUri) -> Consent
     }
 }
 
+/// The status peer c gets for `body` at `endpoint` with `arg`.
 async fn status(
     cx: &Ctx,
-    peer: &SuitePeer,
     endpoint: Endpoint,
     arg: &str,
     body: &impl WireMessage,
 ) -> Result<u16, Why> {
     Ok(cx
-        .post(peer, endpoint, arg, body.encode().ctx("encode")?)
+        .post(&cx.c, endpoint, arg, body.encode().ctx("encode")?)
         .await?
         .status
         .as_u16())
+}
+
+/// The status peer c gets for a consent entry at `endpoint` for the target's domain.
+async fn consent_status(cx: &Ctx, endpoint: Endpoint, entry: &ConsentEntry) -> Result<u16, Why> {
+    status(cx, endpoint, cx.target.domain.as_str(), entry).await
 }
 
 fn four_xx(s: u16) -> Check {
@@ -122,14 +127,7 @@ async fn consent_request(cx: &Ctx) -> Check {
         cathy.user_uri(),
         bob.mls.user_uri(),
     );
-    let s = status(
-        cx,
-        &cx.c,
-        Endpoint::RequestConsent,
-        cx.target.domain.as_str(),
-        &e,
-    )
-    .await?;
+    let s = consent_status(cx, Endpoint::RequestConsent, &e).await?;
     ensure!(s == 201, "answered {s}");
     Ok(())
 }
@@ -142,16 +140,7 @@ async fn consent_foreign_requester(cx: &Ctx) -> Check {
         dora.user_uri(),
         bob.mls.user_uri(),
     );
-    four_xx(
-        status(
-            cx,
-            &cx.c,
-            Endpoint::RequestConsent,
-            cx.target.domain.as_str(),
-            &e,
-        )
-        .await?,
-    )
+    four_xx(consent_status(cx, Endpoint::RequestConsent, &e).await?)
 }
 
 async fn consent_wrong_operation(cx: &Ctx) -> Check {
@@ -164,14 +153,7 @@ async fn consent_wrong_operation(cx: &Ctx) -> Check {
         cathy.user_uri(),
         bob.mls.user_uri(),
     );
-    let s = status(
-        cx,
-        &cx.c,
-        Endpoint::RequestConsent,
-        cx.target.domain.as_str(),
-        &e,
-    )
-    .await?;
+    let s = consent_status(cx, Endpoint::RequestConsent, &e).await?;
     ensure!(s == 400, "answered {s}");
     Ok(())
 }
@@ -180,16 +162,7 @@ async fn consent_not_our_user(cx: &Ctx) -> Check {
     let cathy = cx.peer_user(&cx.c, "cathy", 0)?;
     let dora = cx.peer_user(&cx.d, "dora", 0)?;
     let e = entry(ConsentOperation::Request, cathy.user_uri(), dora.user_uri());
-    four_xx(
-        status(
-            cx,
-            &cx.c,
-            Endpoint::RequestConsent,
-            cx.target.domain.as_str(),
-            &e,
-        )
-        .await?,
-    )
+    four_xx(consent_status(cx, Endpoint::RequestConsent, &e).await?)
 }
 
 async fn consent_grant(cx: &Ctx) -> Check {
@@ -203,14 +176,7 @@ async fn consent_grant(cx: &Ctx) -> Check {
         bob.mls.user_uri(),
         cathy.user_uri(),
     );
-    let s = status(
-        cx,
-        &cx.c,
-        Endpoint::UpdateConsent,
-        cx.target.domain.as_str(),
-        &e,
-    )
-    .await?;
+    let s = consent_status(cx, Endpoint::UpdateConsent, &e).await?;
     ensure!(s == 201, "answered {s}");
     Ok(())
 }
@@ -363,7 +329,7 @@ async fn report_foreign_reporter(cx: &Ctx) -> Check {
     let s = cx.scene().await?;
     let dora = cx.peer_user(&cx.d, "dora", 0)?;
     let r = report(dora.user(), s.alice.mls.user());
-    four_xx(status(cx, &cx.c, Endpoint::ReportAbuse, &s.room.to_url_path(), &r).await?)
+    four_xx(status(cx, Endpoint::ReportAbuse, &s.room.to_url_path(), &r).await?)
 }
 
 async fn report_unknown_room(cx: &Ctx) -> Check {
@@ -371,7 +337,7 @@ async fn report_unknown_room(cx: &Ctx) -> Check {
     let other = UserUri::parse(&format!("mimi://{}/u/x", cx.target.domain)).ctx("uri")?;
     let r = report(cathy.user(), MimiUri::from(other));
     let room = format!("{}/r/none-{}", cx.target.domain, fresh_id());
-    let s = status(cx, &cx.c, Endpoint::ReportAbuse, &room, &r).await?;
+    let s = status(cx, Endpoint::ReportAbuse, &room, &r).await?;
     ensure!(s == 404, "answered {s}");
     Ok(())
 }

@@ -10,7 +10,7 @@ use mimi_types::wire::{
     WireMessage,
 };
 
-use super::hub::{local_until, submit_from, update_from};
+use super::hub::{local_until, texts, update_from};
 use super::{Case, case};
 use crate::ctx::{Check, Context as _, Ctx, Scene, WAIT, Why, expect_success, fresh_id, salt};
 use crate::ensure;
@@ -131,15 +131,11 @@ fn texts_of(
     room: &RoomUri,
     messages: &[mimi_types::wire::FanoutMessage],
 ) -> Result<Vec<String>, Why> {
-    let mut out = Vec::new();
+    let mut events = Vec::new();
     for m in messages {
-        for e in cathy.process(room, m).ctx("cathy processing the fanout")? {
-            if let ClientEvent::Message { content, .. } = e {
-                out.push(mimi_content::render_text(&content));
-            }
-        }
+        events.extend(cathy.process(room, m).ctx("cathy processing the fanout")?);
     }
-    Ok(out)
+    Ok(texts(&events))
 }
 
 fn is_application(m: &mimi_types::wire::FanoutMessage) -> bool {
@@ -425,7 +421,6 @@ async fn external_commit(cx: &Ctx) -> Check {
         s.alice.mls.member_count(&s.room).ctx("members")? == 3,
         "alice does not see the new device"
     );
-    let _ = submit_from;
     Ok(())
 }
 

@@ -10,7 +10,7 @@ use mimi_room::policy::{PolicyState, Preset};
 use mimi_types::id::{GroupUri, RoomUri};
 use mimi_types::wire::{Endpoint, FanoutMessage, FanoutPayload, UpdateOutcome};
 
-use super::hub::local_until;
+use super::hub::{local_until, texts};
 use super::{Case, case};
 use crate::ctx::{Check, Context as _, Ctx, SuitePeer, Why, fresh_id, key_packages_of, salt};
 use crate::driver::LocalUser;
@@ -95,7 +95,7 @@ fn context<'a>(peer: &'a SuitePeer, trust: &'a TrustStore) -> HubContext<'a> {
     HubContext {
         hub: &peer.hub,
         trust,
-        now_ms: u64::try_from(crate::ctx::now_secs()).unwrap_or(0) * 1000,
+        now_ms: mimi_server::provider::now_ms(),
         limits: HubLimits::default(),
     }
 }
@@ -222,16 +222,6 @@ fn cathy_says(cx: &Ctx, h: &mut Hosted, text: &str) -> Result<Vec<FanoutMessage>
         .accepted
         .ok_or_else(|| Why::Fail(format!("the suite's hub refused: {:?}", reply.refusal)))?;
     Ok(for_target(cx, &accepted))
-}
-
-fn texts(events: &[ClientEvent]) -> Vec<String> {
-    events
-        .iter()
-        .filter_map(|e| match e {
-            ClientEvent::Message { content, .. } => Some(mimi_content::render_text(content)),
-            _ => None,
-        })
-        .collect()
 }
 
 async fn welcome_201(cx: &Ctx) -> Check {

@@ -17,6 +17,7 @@ use crate::ctx::{
 };
 use crate::driver::LocalUser;
 use crate::ensure;
+use mimi_server::provider::now_ms;
 
 pub fn cases() -> Vec<Case> {
     vec![
@@ -242,7 +243,7 @@ pub(crate) async fn local_until(
 }
 
 /// The texts among events.
-fn texts(events: &[ClientEvent]) -> Vec<String> {
+pub(crate) fn texts(events: &[ClientEvent]) -> Vec<String> {
     events
         .iter()
         .filter_map(|e| match e {
@@ -269,10 +270,6 @@ fn accepted_at(r: &UpdateRoomResponse) -> Result<u64, Why> {
             r.error_description.as_str()
         ))),
     }
-}
-
-fn now_ms() -> u64 {
-    u64::try_from(crate::ctx::now_secs()).unwrap_or(0) * 1000
 }
 
 async fn commit_accepted(cx: &Ctx) -> Check {

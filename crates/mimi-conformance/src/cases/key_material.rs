@@ -325,6 +325,20 @@ fn refused(status: u16, r: &Option<KeyMaterialResponse>) -> Check {
     Ok(())
 }
 
+/// `request` for bob, sent by c, is refused ([`refused`]) and consumes nothing
+/// ([`still_there`]); the answer, if it was a 200.
+async fn refused_for(
+    cx: &Ctx,
+    bob: &LocalUser,
+    request: &KeyMaterialRequest,
+) -> Result<Option<KeyMaterialResponse>, Why> {
+    let body = request.encode().ctx("encode")?;
+    let (status, r) = ask(cx, &cx.c, bob.mls.user_uri(), body).await?;
+    refused(status, &r)?;
+    still_there(cx, bob).await?;
+    Ok(r)
+}
+
 /// Nothing was consumed: bob's only KeyPackage still goes to an honest requester.
 async fn still_there(cx: &Ctx, bob: &LocalUser) -> Check {
     let cathy = cx.peer_user(&cx.c, "cathy", 0)?;
@@ -347,15 +361,7 @@ async fn bad_signature(cx: &Ctx) -> Check {
         *b ^= 0x40;
     }
     request.key_material_request_signature = sig.into();
-    let (status, r) = ask(
-        cx,
-        &cx.c,
-        bob.mls.user_uri(),
-        request.encode().ctx("encode")?,
-    )
-    .await?;
-    refused(status, &r)?;
-    still_there(cx, &bob).await
+    refused_for(cx, &bob, &request).await.map(|_| ())
 }
 
 async fn foreign_requester(cx: &Ctx) -> Check {
@@ -366,15 +372,7 @@ async fn foreign_requester(cx: &Ctx) -> Check {
     let request = dora
         .key_material_request(bob.mls.user_uri(), &room)
         .ctx("request")?;
-    let (status, r) = ask(
-        cx,
-        &cx.c,
-        bob.mls.user_uri(),
-        request.encode().ctx("encode")?,
-    )
-    .await?;
-    refused(status, &r)?;
-    still_there(cx, &bob).await
+    refused_for(cx, &bob, &request).await.map(|_| ())
 }
 
 async fn credential_not_requester(cx: &Ctx) -> Check {
@@ -391,20 +389,12 @@ async fn credential_not_requester(cx: &Ctx) -> Check {
     .ctx("uri")?;
     request.requesting_user = IdentifierUri::from(MimiUri::from(other));
     resign(&cathy, &mut request)?;
-    let (status, r) = ask(
-        cx,
-        &cx.c,
-        bob.mls.user_uri(),
-        request.encode().ctx("encode")?,
-    )
-    .await?;
-    refused(status, &r)?;
-    still_there(cx, &bob).await
+    refused_for(cx, &bob, &request).await.map(|_| ())
 }
 
 async fn path_mismatch(cx: &Ctx) -> Check {
     let bob = bob(cx, 1).await?;
-    let other = bob_elsewhere(cx).await?;
+    let other = cx.local_user("other", 1).await?;
     let cathy = cx.peer_user(&cx.c, "cathy", 0)?;
     let request = cathy
         .key_material_request(bob.mls.user_uri(), &c_room(cx)?)
@@ -420,10 +410,6 @@ async fn path_mismatch(cx: &Ctx) -> Check {
     still_there(cx, &bob).await
 }
 
-async fn bob_elsewhere(cx: &Ctx) -> Result<LocalUser, Why> {
-    cx.local_user("other", 1).await
-}
-
 async fn no_common_ciphersuite(cx: &Ctx) -> Check {
     let bob = bob(cx, 1).await?;
     let cathy = cx.peer_user(&cx.c, "cathy", 0)?;
@@ -433,15 +419,7 @@ async fn no_common_ciphersuite(cx: &Ctx) -> Check {
     // MLS_128_DHKEMP256_AES128GCM_SHA256_P256 only: not the MIMI profile's suite.
     request.acceptable_ciphersuites = vec![openmls::prelude::VerifiableCiphersuite::new(0x0002)];
     resign(&cathy, &mut request)?;
-    let (status, r) = ask(
-        cx,
-        &cx.c,
-        bob.mls.user_uri(),
-        request.encode().ctx("encode")?,
-    )
-    .await?;
-    refused(status, &r)?;
-    if let Some(r) = &r {
+    if let Some(r) = refused_for(cx, &bob, &request).await? {
         ensure!(
             matches!(
                 r.user_status,
@@ -452,7 +430,7 @@ async fn no_common_ciphersuite(cx: &Ctx) -> Check {
             r.user_status
         );
     }
-    still_there(cx, &bob).await
+    Ok(())
 }
 
 async fn reserved_protocol(cx: &Ctx) -> Check {
