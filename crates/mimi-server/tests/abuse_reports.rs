@@ -1,6 +1,7 @@
 //! Abuse reports (protocol-06 §5.9) are stored at the hub before it answers 201
 //! (docs/decisions/0069): over real providers, bob's provider reports cathy's franked
-//! message to the hub, and the hub's store holds the report as received.
+//! message to the hub, and the hub's store holds the report as received, also after a
+//! restart.
 
 mod support;
 
@@ -92,6 +93,18 @@ async fn an_accepted_abuse_report_is_stored_before_201() {
     assert_eq!(s.alleged_abuser, cathy.as_str());
     assert_eq!(s.reason_code, 1);
     assert_eq!(s.report, body, "the report is kept as received");
+    // Acknowledged means durable: the report is still there after the hub restarts.
+    drop(a);
+    net.stop_node("a.example").await;
+    net.start_node("a.example").await;
+    let a = net.provider("a.example").clone();
+    assert_eq!(
+        a.store
+            .abuse_reports(room.as_str(), 10)
+            .await
+            .expect("reports"),
+        stored
+    );
     // A refused report (its timestamp edited, so the frank does not confirm) stores nothing.
     let mut forged = report.clone();
     forged.messages[0].accepted_timestamp += 1;
