@@ -38,6 +38,9 @@ pub enum CliError {
     /// Identifier discovery (distribution point, authority, lookup) failed.
     #[error("{0}")]
     Discovery(String),
+    /// A benchmark could not set up or run its scenario.
+    #[error("bench: {0}")]
+    Bench(String),
     /// Arguments that parse but make no sense together.
     #[error("{0}")]
     Usage(String),

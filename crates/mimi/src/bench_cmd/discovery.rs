@@ -1,5 +1,3 @@
-//! `mimi bench`: load benchmarks against real processes, one scenario per subcommand.
-//!
 //! `mimi bench discovery` measures a distribution point at scale (docs/benchmarks.md):
 //!
 //! ```text
@@ -22,7 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use clap::{Args, Subcommand};
+use clap::Args;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::client::conn::http1::SendRequest;
@@ -41,15 +39,8 @@ use mimi_lookup::{
 use mimi_types::id::{ProviderDomain, UserUri};
 use serde_json::{Value, json};
 
+use super::{Latency, WorkDir, cpu_seconds, rss_bytes};
 use crate::error::CliError;
-
-/// `mimi bench ...`.
-#[derive(Debug, Subcommand)]
-pub enum BenchCommand {
-    /// A distribution point holding N sealed, signed mapping assertions, as a child process:
-    /// setup and startup time, memory, lookups/s and full private lookups/s with latencies.
-    Discovery(DiscoveryArgs),
-}
 
 /// `mimi bench discovery`.
 #[derive(Debug, Args)]
@@ -106,51 +97,11 @@ fn phone(i: u64) -> String {
     format!("+1{area}{:07}", 2_000_000 + i % PER_AREA_CODE)
 }
 
-/// Run `mimi bench ...`.
-pub fn run(cmd: BenchCommand) -> Result<(), CliError> {
-    match cmd {
-        BenchCommand::Discovery(args) => discovery(args),
-    }
-}
-
-/// A directory removed on drop (unless the user named it).
-pub(crate) struct WorkDir {
-    pub(crate) path: PathBuf,
-    pub(crate) remove: bool,
-}
-
-impl Drop for WorkDir {
-    fn drop(&mut self) {
-        if self.remove {
-            let _ = std::fs::remove_dir_all(&self.path);
-        }
-    }
-}
-
-fn discovery(args: DiscoveryArgs) -> Result<(), CliError> {
+pub(super) fn discovery(args: DiscoveryArgs) -> Result<(), CliError> {
     if !(args.seconds > 0.0 && args.seconds.is_finite()) {
         return Err(CliError::Usage("--seconds must be positive".into()));
     }
-    let work = match &args.dir {
-        Some(d) if d.exists() => {
-            return Err(CliError::Usage(format!(
-                "{}: exists already (the benchmark builds a new directory)",
-                d.display()
-            )));
-        }
-        Some(d) => WorkDir {
-            path: d.clone(),
-            remove: false,
-        },
-        None => {
-            let mut b = [0u8; 6];
-            OsRng.fill_bytes(&mut b);
-            WorkDir {
-                path: std::env::temp_dir().join(format!("mimi-bench-discovery-{}", hex::encode(b))),
-                remove: true,
-            }
-        }
-    };
+    let work = WorkDir::new(args.dir.as_ref(), "discovery")?;
     let n = args.records;
     println!(
         "mimi bench discovery: {n} records, {} connections, load phases of at most {} s, in {}",
@@ -480,23 +431,6 @@ fn make_record(
     Ok((*secret.index(), record))
 }
 
-/// CPU time (user and system) of a process so far, in seconds, from `/proc/PID/stat` (clock
-/// ticks of 1/100 s, Linux's `USER_HZ`).
-fn cpu_seconds(pid: &str) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // The fields after the command name (which is in parentheses and may hold spaces):
-    // state is field 3, utime 14 and stime 15.
-    let rest = stat.rsplit_once(") ").map_or("", |(_, r)| r);
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    (ticks(11) + ticks(12)) as f64 / 100.0
-}
-
 /// Resident memory of the DP process, from `/proc/PID/status`.
 #[derive(Debug, Clone, Copy, Default)]
 struct Memory {
@@ -595,18 +529,10 @@ impl Dp {
     }
 
     fn memory(&self) -> Memory {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        let field = |name: &str| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(name))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-                .map_or(0, |kb| kb * 1024)
-        };
+        let (rss, hwm) = rss_bytes(&self.child.id().to_string());
         Memory {
-            rss: field("VmRSS:"),
-            hwm: field("VmHWM:"),
+            rss,
+            hwm,
             startup_s: self.startup_s,
         }
     }
@@ -657,32 +583,6 @@ fn get_status(addr: SocketAddr, path: &str) -> Option<u16> {
         .nth(1)?
         .parse()
         .ok()
-}
-
-/// Latency percentiles, in microseconds.
-#[derive(Debug, Default, Clone, Copy)]
-struct Latency {
-    p50: u64,
-    p99: u64,
-    p999: u64,
-    max: u64,
-}
-
-impl Latency {
-    fn of(mut micros: Vec<u32>) -> Self {
-        if micros.is_empty() {
-            return Self::default();
-        }
-        micros.sort_unstable();
-        let at =
-            |q: f64| u64::from(micros[((micros.len() as f64 * q) as usize).min(micros.len() - 1)]);
-        Self {
-            p50: at(0.50),
-            p99: at(0.99),
-            p999: at(0.999),
-            max: u64::from(micros[micros.len() - 1]),
-        }
-    }
 }
 
 /// What one load phase measured.
