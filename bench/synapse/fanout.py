@@ -174,6 +174,7 @@ class Bench:
         self.send_errors = {}
         self.send_retries = 0
         self.stopping = False
+        self.waiters = {}  # mid -> Future, for --await-delivery
 
     # ---------------------------------------------------------------- HTTP
     async def req(self, method, url, *, headers=None, json_body=None, params=None, timeout=30,
@@ -232,6 +233,12 @@ class Bench:
     async def wait_ready(self, deadline):
         """Every user: its /sync shows the room joined and its server sees U members."""
         q = urllib.parse.quote(self.room, safe="")
+        # Rooms with nothing matching the benchmark filter don't show in /sync.
+        ready_filter = json.dumps({
+            "presence": {"types": []}, "account_data": {"types": []},
+            "room": {"rooms": [self.room], "timeline": {"limit": 1},
+                     "state": {"types": ["m.room.create"]}},
+        })
         pending = list(self.users)
         last_report, reported = time.monotonic(), False
         while pending:
@@ -241,7 +248,7 @@ class Bench:
             for u in pending:
                 try:
                     r = await self.req("GET", f"{u.url}/_matrix/client/v3/sync", headers=u.headers(),
-                                       params={"filter": u.filter_id, "timeout": "0"})
+                                       params={"filter": ready_filter, "timeout": "0"})
                     m = await self.req("GET", f"{u.url}/_matrix/client/v3/rooms/{q}/joined_members",
                                        headers=u.headers())
                 except HttpError as e:
@@ -251,6 +258,9 @@ class Bench:
                 in_sync = self.room in r.get("rooms", {}).get("join", {})
                 n_members = len(m.get("joined", {}))
                 if in_sync and n_members == len(self.users):
+                    # Start of the sync loop: a sync with the benchmark filter.
+                    r = await self.req("GET", f"{u.url}/_matrix/client/v3/sync", headers=u.headers(),
+                                       params={"filter": u.filter_id, "timeout": "0"})
                     u.since = r["next_batch"]
                 else:
                     still.append(u)
@@ -260,6 +270,11 @@ class Bench:
                         reported = True
             if reported:
                 last_report, reported = time.monotonic(), False
+                # Nudge: a new event from hs1 makes lagging servers fetch the
+                # events they are missing.
+                u0 = self.users[0]
+                await self.req("PUT", f"{u0.url}/_matrix/client/v3/rooms/{q}/state/m.room.topic/",
+                               headers=u0.headers(), json_body={"topic": f"fanout {time.time()}"})
             pending = still
             if pending:
                 await asyncio.sleep(0.5)
@@ -273,6 +288,9 @@ class Bench:
         m.pending.discard(u.idx)
         if not m.pending:
             m.t_delivered = now
+            w = self.waiters.pop(mid, None)
+            if w is not None and not w.done():
+                w.set_result(None)
             if not mid.startswith("w"):
                 self.n_measured_delivered += 1
                 if self.n_measured_delivered == self.a.messages:
@@ -363,7 +381,14 @@ class Bench:
                     return
                 m = self.new_msg(f"{self.run_id}-{i}", sender, time.monotonic())
                 self.measured.append(m)
+                if self.a.await_delivery:
+                    fut = self.waiters[m.mid] = asyncio.get_running_loop().create_future()
                 await self.send(m)
+                if self.a.await_delivery and m.status == 200 and m.t_delivered is None:
+                    try:
+                        await asyncio.wait_for(fut, timeout=max(0.01, deadline - time.monotonic()))
+                    except asyncio.TimeoutError:
+                        return
 
         await asyncio.gather(*(worker(s) for s in range(self.a.senders)
                                for _ in range(self.a.inflight)))
@@ -400,6 +425,21 @@ class Bench:
             res[s["name"]] = pid
         return res
 
+    async def settle(self, pids, limit_s=60.0, idle_frac=0.10):
+        """Wait (bounded) until no homeserver uses more than idle_frac of a core,
+        so a run doesn't start while a previous run's backlog is processed."""
+        t_start = time.monotonic()
+        prev = {n: proc_cpu_s(p) for n, p in pids.items()}
+        while time.monotonic() - t_start < limit_s:
+            await asyncio.sleep(1.0)
+            cur = {n: proc_cpu_s(p) for n, p in pids.items()}
+            busy = {n: round(cur[n] - prev[n], 2) for n in cur if cur[n] - prev[n] > idle_frac}
+            prev = cur
+            if not busy:
+                return round(time.monotonic() - t_start, 1)
+        log(f"homeservers still busy after {limit_s:.0f}s ({busy} CPU s/s); starting anyway")
+        return None
+
     def cpu_snapshot(self, pids):
         snap = {name: proc_cpu_s(pid) for name, pid in pids.items()}
         if self.info["database"] == "postgres":
@@ -430,7 +470,11 @@ class Bench:
             for u in self.users[1:]:
                 if u.server is not self.users[0].server:
                     first.setdefault(u.server["name"], u)
-            await asyncio.gather(*(self.join(u) for u in first.values()))
+            # (one after another: concurrent first joins race and leave servers
+            # with a view of the room lacking the other's join until more
+            # events arrive)
+            for u in first.values():
+                await self.join(u)
             await asyncio.gather(*(self.join(u) for u in self.users[1:]
                                    if u.server is not self.users[0].server
                                    and u not in first.values()))
@@ -439,6 +483,9 @@ class Bench:
             await asyncio.gather(*(self.make_filter(u) for u in self.users))
             await self.wait_ready(setup_deadline)
             log(f"all {a.users} users joined and synced ({time.monotonic() - t_setup:.1f}s)")
+            settled = await self.settle(pids)
+            if settled is not None and settled > 1.5:
+                log(f"waited {settled}s for the homeservers to go idle")
             sync_tasks = [asyncio.ensure_future(self.sync_loop(u)) for u in self.users]
 
             # Warm-up: one message per sender, delivered to everybody, not measured.
@@ -450,7 +497,9 @@ class Bench:
                     raise SystemExit("warm-up messages not delivered within 30 s: federation broken?")
                 await asyncio.sleep(0.05)
             log(f"warm-up delivered in {time.monotonic() - t_w:.2f}s; "
-                + (f"open loop at {a.rate}/s" if a.rate else f"closed loop, {a.inflight} in flight per sender")
+                + (f"open loop at {a.rate}/s" if a.rate else
+                   f"closed loop, {a.inflight} in flight per sender"
+                   + (" (each waits for delivery to all)" if a.await_delivery else ""))
                 + f", {a.messages} messages, {a.senders} senders")
 
             cpu0 = self.cpu_snapshot(pids)
@@ -516,6 +565,7 @@ class Bench:
             "mode": "open" if a.rate else "closed",
             "rate_offered": a.rate,
             "inflight_per_sender": None if a.rate else a.inflight,
+            "await_delivery": bool(a.await_delivery) and not a.rate,
             "recipients": "all users except the sender (users - 1 per message)",
             "sent": len(self.measured),
             "accepted": len(accepted),
@@ -562,6 +612,9 @@ def main():
     p.add_argument("--rate", type=float, default=None, help="open loop: messages/s in total")
     p.add_argument("--senders", type=int, default=None, help="default: one per homeserver (3)")
     p.add_argument("--inflight", type=int, default=4, help="closed loop: requests in flight per sender")
+    p.add_argument("--await-delivery", action="store_true",
+                   help="closed loop: a request slot is freed only when its message has been "
+                        "delivered to every recipient (not when the send is answered)")
     p.add_argument("--timeout", type=float, default=120.0, help="bound on send + delivery phase (s)")
     p.add_argument("--setup-timeout", type=float, default=90.0, help="bound on register/join (s)")
     p.add_argument("--json", required=True, help="output file")
@@ -591,6 +644,8 @@ def main():
     print(
         f"synapse {out['version']} ({out['database']}), {out['servers']} servers, {out['users']} users, "
         f"{out['senders']} senders, {out['mode']} loop"
+        + (f" ({out['inflight_per_sender']} in flight per sender"
+           + (", awaiting delivery)" if out["await_delivery"] else ")") if out["mode"] == "closed" else "")
         + (f" at {out['rate_offered']}/s" if out["rate_offered"] else "")
         + f"\n  sent {out['sent']}/{out['messages']}, accepted {out['accepted']} "
         f"({out['accepted_per_s']}/s), delivered to all {out['users'] - 1} recipients: {out['delivered']} "

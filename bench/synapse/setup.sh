@@ -74,6 +74,7 @@ if [ "${SYNAPSE_RESET:-0}" = 1 ]; then
     done
 fi
 if [ "$DB" = postgres ]; then
+    export PGOPTIONS="-c client_min_messages=warning"
     PSQL=(psql -X -q -v ON_ERROR_STOP=1 -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -d postgres)
     "${PSQL[@]}" -c 'select 1' >/dev/null || {
         echo "cannot reach PostgreSQL at $PG_HOST:$PG_PORT as $PG_USER (trust auth expected)" >&2

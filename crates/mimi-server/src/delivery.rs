@@ -1,7 +1,8 @@
-//! Delivery workers: drain the transactional outbox, one worker per destination, strictly in
-//! order. Consecutive rows of one room go out as one `/notify` (several concatenated
-//! FanoutMessages, protocol-06 §5.5); a failure keeps the rows and retries with exponential
-//! backoff and jitter, honouring `Retry-After`. The queue survives restarts, so nothing
+//! Delivery workers: drain the transactional outbox, one worker per destination, each room
+//! strictly in order. The due rows of a destination are cut into one batch per room, and
+//! each batch goes out as one `/notify` (several concatenated FanoutMessages, protocol-06
+//! §5.5), the rooms' batches concurrently over the peer's HTTP/2 connection; a failure
+//! keeps the rows and retries with exponential backoff and jitter, honouring `Retry-After`. The queue survives restarts, so nothing
 //! acknowledged to a sender is lost: it is delivered at least once, and receivers dedupe.
 //!
 //! A *permanent* refusal ([`is_permanent`]: the peer will never take these messages) does not
@@ -10,7 +11,7 @@
 //! `mimi_notify_dead_letters_total{peer}`, logged); the rows behind it go on
 //! (docs/decisions/0067).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -59,39 +60,116 @@ fn jitter() -> u64 {
     u64::from_le_bytes(b)
 }
 
+/// How the providers' writers tell the delivery supervisor that rows were queued: the
+/// destinations, and a wake-up that is never lost (a stored permit if the supervisor is busy).
+#[derive(Debug, Default)]
+pub struct Wakeups {
+    destinations: std::sync::Mutex<HashSet<String>>,
+    notify: tokio::sync::Notify,
+}
+
+impl Wakeups {
+    /// Rows for these destinations were committed.
+    pub fn wake<'a>(&self, destinations: impl IntoIterator<Item = &'a str>) {
+        let mut set = self.destinations.lock().unwrap_or_else(|p| p.into_inner());
+        let before = set.len();
+        for d in destinations {
+            if !set.contains(d) {
+                set.insert(d.to_string());
+            }
+        }
+        if set.len() > before {
+            self.notify.notify_one();
+        }
+    }
+
+    fn take(&self) -> HashSet<String> {
+        std::mem::take(&mut *self.destinations.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+/// The destinations with a worker, and whether new rows came for it since it last found its
+/// queue empty (so it looks again before it stops: no row waits for the sweep).
+type Running = Arc<Mutex<HashMap<String, bool>>>;
+
+/// How often the whole outbox is scanned for destinations whose retry came due.
+const SWEEP: Duration = Duration::from_millis(250);
+
 /// Run the delivery workers until `shutdown` fires: a supervisor starts one worker per
-/// destination with queued rows, woken by new outbox rows or a periodic sweep.
+/// destination with queued rows, woken with the destinations of newly committed rows, and
+/// by a periodic sweep of the whole outbox (retries coming due, rows queued before a
+/// restart).
 pub async fn run<S: Store>(
     provider: Arc<Provider<S>>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
-    let running: Arc<Mutex<HashSet<String>>> = Arc::new(Mutex::new(HashSet::new()));
+    let running: Running = Arc::new(Mutex::new(HashMap::new()));
+    let mut next_sweep = tokio::time::Instant::now();
     loop {
-        match provider.store.outbox_backlog().await {
-            Ok(backlog) => {
-                for b in backlog {
-                    let mut set = running.lock().await;
-                    if set.insert(b.destination.clone()) {
-                        let (provider, running, dest) =
-                            (provider.clone(), running.clone(), b.destination.clone());
-                        tokio::spawn(async move {
+        let mut due = provider.outbox_ready.take();
+        if tokio::time::Instant::now() >= next_sweep {
+            next_sweep = tokio::time::Instant::now() + SWEEP;
+            match provider.store.outbox_backlog().await {
+                Ok(backlog) => due.extend(backlog.into_iter().map(|b| b.destination)),
+                Err(e) => tracing::error!(error = %e, "reading the outbox backlog"),
+            }
+        }
+        for dest in due {
+            let mut set = running.lock().await;
+            match set.get_mut(&dest) {
+                Some(more) => *more = true,
+                None => {
+                    set.insert(dest.clone(), false);
+                    let (provider, running) = (provider.clone(), running.clone());
+                    tokio::spawn(async move {
+                        loop {
                             drain(&provider, &dest).await;
-                            running.lock().await.remove(&dest);
-                        });
-                    }
+                            let mut set = running.lock().await;
+                            match set.get_mut(&dest) {
+                                Some(more) if *more => *more = false,
+                                _ => {
+                                    set.remove(&dest);
+                                    return;
+                                }
+                            }
+                        }
+                    });
                 }
             }
-            Err(e) => tracing::error!(error = %e, "reading the outbox backlog"),
         }
         tokio::select! {
-            () = provider.outbox_ready.notified() => {}
-            () = tokio::time::sleep(Duration::from_millis(250)) => {}
+            () = provider.outbox_ready.notify.notified() => {}
+            () = tokio::time::sleep_until(next_sweep) => {}
             _ = shutdown.changed() => return,
         }
     }
 }
 
+/// Rows read from a destination's queue at once; they go out as concurrent `/notify`
+/// requests, one per room with at most [`BATCH`] rows each.
+const FETCH: usize = 1024;
+
+/// What became of one room's batch.
+enum Sent {
+    /// The peer took these rows.
+    Delivered(Vec<i64>),
+    /// Try these rows again later.
+    Retry {
+        ids: Vec<i64>,
+        attempts: u32,
+        why: String,
+        retry_after: Option<u64>,
+    },
+    /// The peer refused these rows for good.
+    Refused { ids: Vec<i64>, why: String },
+}
+
 /// Deliver a destination's due rows until its queue is empty or waiting for a retry.
+///
+/// The due rows are cut into one batch per room (consecutive rows of that room, in order,
+/// at most [`BATCH`]) and the batches go out concurrently over the peer's connection: rooms
+/// are independent, and each room's order is kept because its next rows are read only
+/// after this batch was answered.
 async fn drain<S: Store>(provider: &Provider<S>, destination: &str) {
     let Ok(peer) = ProviderDomain::parse(destination) else {
         tracing::error!(%destination, "outbox row for an invalid domain");
@@ -103,7 +181,7 @@ async fn drain<S: Store>(provider: &Provider<S>, destination: &str) {
     loop {
         let rows = match provider
             .store
-            .outbox_due(destination, now_ms(), BATCH)
+            .outbox_due(destination, now_ms(), FETCH)
             .await
         {
             Ok(r) => r,
@@ -113,77 +191,150 @@ async fn drain<S: Store>(provider: &Provider<S>, destination: &str) {
             }
         };
         let Some(first) = rows.first() else { return };
-        // One /notify carries consecutive rows of one room.
-        let room = first.room.clone();
         let one_by_one = one_by_one_through.is_some_and(|last| first.id <= last);
-        let batch: Vec<&OutboxRow> = if one_by_one {
-            vec![first]
-        } else {
+        if !one_by_one {
             one_by_one_through = None;
-            rows.iter().take_while(|r| r.room == room).collect()
+        }
+        let batches = if one_by_one {
+            vec![vec![first]]
+        } else {
+            per_room(&rows)
         };
-        let ids: Vec<i64> = batch.iter().map(|r| r.id).collect();
-        let attempts = batch.iter().map(|r| r.attempts).max().unwrap_or(0);
-        let body: Vec<u8> = batch.iter().flat_map(|r| r.body.iter().copied()).collect();
-        let Ok(room_uri) = RoomUri::parse(&room) else {
-            tracing::error!(%room, "outbox row for an invalid room");
-            if !dead_letter(provider, destination, &room, &ids, "invalid room URI").await {
-                return;
-            }
-            continue;
-        };
-        let started = std::time::Instant::now();
-        let result = provider
-            .client
-            .post(&peer, Endpoint::Notify, &room_uri.to_url_path(), body)
-            .await;
-        match result {
-            // §5.5 specifies 201; any 2xx means the peer took the message (decision 0068).
-            Ok(r) if r.status.is_success() => {
-                tracing::info!(peer = %destination, %room, messages = ids.len(), ms = started.elapsed().as_millis() as u64, "notified");
-                provider
-                    .metrics
-                    .notify(destination, NotifyOutcome::Delivered, ids.len());
-                if let Err(e) = provider.store.outbox_done(&ids).await {
-                    tracing::error!(error = %e, "marking outbox rows done");
-                    return;
-                }
-            }
-            Ok(r) if is_permanent(r.status) => {
-                let why = format!("HTTP {}: {}", r.status, String::from_utf8_lossy(&r.body));
-                if ids.len() > 1 {
+        let sent = futures_util::future::join_all(
+            batches
+                .iter()
+                .map(|batch| send_batch(provider, &peer, destination, batch)),
+        )
+        .await;
+        let mut delivered = Vec::new();
+        let mut retries = Vec::new();
+        let mut dead = Vec::new();
+        for (batch, outcome) in batches.iter().zip(sent) {
+            match outcome {
+                Sent::Delivered(ids) => delivered.extend(ids),
+                Sent::Retry { .. } => retries.push(outcome),
+                Sent::Refused { ids, why } if ids.len() > 1 => {
                     // One of them may be the culprit (or the batch too large): find out.
-                    tracing::warn!(peer = %destination, %room, messages = ids.len(), error = %why, "notify refused for good; resending one by one");
-                    one_by_one_through = ids.last().copied();
-                    continue;
+                    tracing::warn!(peer = %destination, room = %batch[0].room, messages = ids.len(), error = %why, "notify refused for good; resending one by one");
+                    let last = ids.iter().copied().max();
+                    one_by_one_through = one_by_one_through.max(last);
                 }
-                if !dead_letter(provider, destination, &room, &ids, &why).await {
-                    return;
-                }
+                Sent::Refused { ids, why } => dead.push((batch[0].room.clone(), ids, why)),
             }
-            other => {
-                let (why, retry_after) = match other {
-                    Ok(r) => (
-                        format!("HTTP {}: {}", r.status, String::from_utf8_lossy(&r.body)),
-                        r.retry_after,
-                    ),
-                    Err(e) => (e.to_string(), None),
-                };
-                let delay = backoff_ms(attempts, jitter(), retry_after);
-                provider
-                    .metrics
-                    .notify(destination, NotifyOutcome::Retry, ids.len());
-                tracing::warn!(peer = %destination, %room, error = %why, retry_in_ms = delay, "notify failed");
-                if let Err(e) = provider
-                    .store
-                    .outbox_retry(&ids, now_ms() + delay, &why)
-                    .await
-                {
-                    tracing::error!(error = %e, "recording an outbox retry");
-                }
+        }
+        if !delivered.is_empty()
+            && let Err(e) = provider.store.outbox_done(&delivered).await
+        {
+            tracing::error!(error = %e, "marking outbox rows done");
+            return;
+        }
+        for (room, ids, why) in dead {
+            if !dead_letter(provider, destination, &room, &ids, &why).await {
                 return;
             }
         }
+        if retries.is_empty() {
+            continue;
+        }
+        for r in retries {
+            let Sent::Retry {
+                ids,
+                attempts,
+                why,
+                retry_after,
+            } = r
+            else {
+                continue;
+            };
+            let delay = backoff_ms(attempts, jitter(), retry_after);
+            provider
+                .metrics
+                .notify(destination, NotifyOutcome::Retry, ids.len());
+            tracing::warn!(peer = %destination, error = %why, retry_in_ms = delay, "notify failed");
+            if let Err(e) = provider
+                .store
+                .outbox_retry(&ids, now_ms() + delay, &why)
+                .await
+            {
+                tracing::error!(error = %e, "recording an outbox retry");
+            }
+        }
+        return;
+    }
+}
+
+/// The rows cut into one batch per room: each room's rows in queue order, at most [`BATCH`]
+/// of them, and none after a row of that room left out (a room's rows are never reordered).
+fn per_room(rows: &[OutboxRow]) -> Vec<Vec<&OutboxRow>> {
+    let mut batches: Vec<Vec<&OutboxRow>> = Vec::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut full: HashSet<&str> = HashSet::new();
+    for row in rows {
+        let room = row.room.as_str();
+        if full.contains(room) {
+            continue;
+        }
+        let i = *index.entry(room).or_insert_with(|| {
+            batches.push(Vec::new());
+            batches.len() - 1
+        });
+        batches[i].push(row);
+        if batches[i].len() == BATCH {
+            full.insert(room);
+        }
+    }
+    batches
+}
+
+/// POST one room's batch as one `/notify` (several concatenated FanoutMessages,
+/// protocol-06 §5.5).
+async fn send_batch<S: Store>(
+    provider: &Provider<S>,
+    peer: &ProviderDomain,
+    destination: &str,
+    batch: &[&OutboxRow],
+) -> Sent {
+    let ids: Vec<i64> = batch.iter().map(|r| r.id).collect();
+    let attempts = batch.iter().map(|r| r.attempts).max().unwrap_or(0);
+    let room = &batch[0].room;
+    let Ok(room_uri) = RoomUri::parse(room) else {
+        tracing::error!(%room, "outbox row for an invalid room");
+        return Sent::Refused {
+            ids,
+            why: "invalid room URI".into(),
+        };
+    };
+    let body: Vec<u8> = batch.iter().flat_map(|r| r.body.iter().copied()).collect();
+    let started = std::time::Instant::now();
+    let result = provider
+        .client
+        .post(peer, Endpoint::Notify, &room_uri.to_url_path(), body)
+        .await;
+    match result {
+        // §5.5 specifies 201; any 2xx means the peer took the message (decision 0068).
+        Ok(r) if r.status.is_success() => {
+            tracing::debug!(peer = %destination, %room, messages = ids.len(), ms = started.elapsed().as_millis() as u64, "notified");
+            provider
+                .metrics
+                .notify(destination, NotifyOutcome::Delivered, ids.len());
+            Sent::Delivered(ids)
+        }
+        Ok(r) if is_permanent(r.status) => Sent::Refused {
+            ids,
+            why: format!("HTTP {}: {}", r.status, String::from_utf8_lossy(&r.body)),
+        },
+        Ok(r) => Sent::Retry {
+            ids,
+            attempts,
+            why: format!("HTTP {}: {}", r.status, String::from_utf8_lossy(&r.body)),
+            retry_after: r.retry_after,
+        },
+        Err(e) => Sent::Retry {
+            ids,
+            attempts,
+            why: e.to_string(),
+            retry_after: None,
+        },
     }
 }
 

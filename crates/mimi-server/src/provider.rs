@@ -15,7 +15,7 @@ use mimi_room::hub::{Accepted, HubContext, HubLimits, HubRoom};
 use mimi_store::{FollowerNotify, HubEvent, HubRoomSnapshot, HubSubmission, NewOutbox, Store};
 use mimi_types::id::{ProviderDomain, RoomUri};
 use mimi_types::wire::{FanoutMessage, WireMessage};
-use tokio::sync::{Mutex, Notify, RwLock};
+use tokio::sync::{Mutex, RwLock};
 
 use crate::config::Config;
 use crate::error::ServerError;
@@ -61,8 +61,9 @@ pub struct Provider<S: Store> {
     /// arbitrary domains cannot make us connect to each of them again and again
     /// (docs/security.md G18).
     ca_failures: Mutex<HashMap<ProviderDomain, u64>>,
-    /// Wakes the delivery workers when outbox rows were written.
-    pub outbox_ready: Notify,
+    /// Destinations with outbox rows written since the delivery supervisor last looked,
+    /// and the signal that there are some.
+    pub outbox_ready: crate::delivery::Wakeups,
     /// Metrics, served on the admin listener.
     pub metrics: Arc<Metrics>,
 }
@@ -96,7 +97,7 @@ impl<S: Store> Provider<S> {
             trust: RwLock::new(trust),
             rooms: Mutex::new(HashMap::new()),
             ca_failures: Mutex::new(HashMap::new()),
-            outbox_ready: Notify::new(),
+            outbox_ready: crate::delivery::Wakeups::default(),
             metrics: Arc::new(Metrics::new()),
         });
         let snapshots = provider.store.load_hub_rooms().await.map_err(store_err)?;
@@ -298,7 +299,13 @@ impl<S: Store> Provider<S> {
             room: room_str.clone(),
             seq: accepted.seq,
             kind: kind.to_string(),
-            snapshot: Some(snapshot(hosted)?),
+            // An application message leaves the room's state as it was but for the sequence
+            // number, which the event itself advances: no snapshot to serialize and write.
+            snapshot: if submission.is_some() {
+                None
+            } else {
+                Some(snapshot(hosted)?)
+            },
             outbox,
             local,
             created_ms: now_ms,
@@ -313,7 +320,8 @@ impl<S: Store> Provider<S> {
         };
         match committed {
             Ok(()) => {
-                self.outbox_ready.notify_waiters();
+                self.outbox_ready
+                    .wake(event.outbox.iter().map(|o| o.destination.as_str()));
                 Ok(())
             }
             Err(e) => {

@@ -3,13 +3,15 @@
 //! Writes are serialized twice over: an in-process FIFO lock (so writers queue fairly instead
 //! of polling SQLite's busy handler) and `BEGIN IMMEDIATE` (so a second process on the same
 //! file waits for the write lock up front, instead of failing when a read transaction turns
-//! into a write). Reads run concurrently on the other pooled connections (WAL readers never
+//! into a write). Concurrent writes share one transaction and one fsync (group commit,
+//! [`group`], docs/decisions/0141); each is acknowledged only after that commit. Reads run concurrently on the other pooled connections (WAL readers never
 //! block the writer). docs/decisions/0060 and 0061 record the settings.
 
 mod abuse;
 mod accounts;
 mod directory;
 mod follower;
+mod group;
 mod hub;
 mod keys;
 mod outbox;
@@ -33,7 +35,7 @@ use sqlx::sqlite::{
     SqliteRow, SqliteSynchronous,
 };
 use sqlx::{ConnectOptions, Row, Sqlite};
-use tokio::sync::{Mutex, OwnedMutexGuard};
+use tokio::sync::Mutex;
 
 use crate::error::{Result, StoreError};
 use crate::model::{
@@ -123,8 +125,8 @@ pub struct SqliteSettings {
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
-    /// Held for the whole of every write transaction.
-    writer: Arc<Mutex<()>>,
+    /// Group commit of write operations (one writer at a time, one fsync per group).
+    writer: group::Writer,
     /// For an in-memory store: a connection that keeps the database alive (never used).
     keeper: Option<Arc<Mutex<SqliteConnection>>>,
 }
@@ -242,7 +244,7 @@ impl SqliteStore {
     fn from_pool(pool: SqlitePool) -> Self {
         Self {
             pool,
-            writer: Arc::new(Mutex::new(())),
+            writer: group::Writer::default(),
             keeper: None,
         }
     }
@@ -251,7 +253,7 @@ impl SqliteStore {
         let migrator = Migrator::new(Embedded)
             .await
             .map_err(|e| StoreError::Migration(e.to_string()))?;
-        let _writer = self.writer.lock().await;
+        let _writer = self.writer.exclusive().await?;
         migrator.run(&self.pool).await.map_err(|e| match e {
             sqlx::migrate::MigrateError::Execute(e) => db_err(e),
             other => StoreError::Migration(other.to_string()),
@@ -288,14 +290,13 @@ impl SqliteStore {
     /// A read transaction: several statements that see one snapshot.
     async fn read_tx(&self) -> Result<Tx> {
         let conn = self.read_conn().await?;
-        Tx::begin(conn, "BEGIN", None).await
+        Tx::begin(conn, "BEGIN").await
     }
 
-    /// A write transaction: the in-process writer lock, then `BEGIN IMMEDIATE`.
-    async fn write_tx(&self) -> Result<Tx> {
-        let lock = self.writer.clone().lock_owned().await;
-        let conn = self.read_conn().await?;
-        Tx::begin(conn, "BEGIN IMMEDIATE", Some(lock)).await
+    /// A write operation: the in-process writer lock, then a savepoint in the group's
+    /// transaction (`BEGIN IMMEDIATE` if none is open); durable when it finishes.
+    async fn write_tx(&self) -> Result<group::WriteOp> {
+        self.writer.begin(|| self.read_conn()).await
     }
 }
 
@@ -331,23 +332,15 @@ impl<'s> MigrationSource<'s> for Embedded {
 /// [`Tx::finish`] commits an `Ok` result and rolls back an `Err`. The connection stays inside
 /// the `Tx` while any statement of the transaction (`BEGIN` and `COMMIT` included) is in
 /// flight, so a `Tx` dropped midway (its future was cancelled) still owns it: a spawned task
-/// rolls it back, holding the writer lock until that is done. A connection whose state cannot
+/// rolls it back. A connection whose state cannot
 /// be confirmed clean is closed rather than returned to the pool.
 struct Tx {
     conn: Option<PoolConnection<Sqlite>>,
-    lock: Option<OwnedMutexGuard<()>>,
 }
 
 impl Tx {
-    async fn begin(
-        conn: PoolConnection<Sqlite>,
-        statement: &'static str,
-        lock: Option<OwnedMutexGuard<()>>,
-    ) -> Result<Tx> {
-        let mut tx = Tx {
-            conn: Some(conn),
-            lock,
-        };
+    async fn begin(conn: PoolConnection<Sqlite>, statement: &'static str) -> Result<Tx> {
+        let mut tx = Tx { conn: Some(conn) };
         match sqlx::query(statement).execute(tx.conn()?).await {
             Ok(_) => Ok(tx),
             Err(e) => {
@@ -369,7 +362,7 @@ impl Tx {
         let failure = match result {
             Ok(value) => match sqlx::query("COMMIT").execute(self.conn()?).await {
                 Ok(_) => {
-                    // Clean: back to the pool; the writer lock goes with `self`.
+                    // Clean: back to the pool.
                     self.conn.take();
                     return Ok(value);
                 }
@@ -401,7 +394,6 @@ impl Drop for Tx {
         let Some(conn) = self.conn.take() else {
             return;
         };
-        let lock = self.lock.take();
         let mut pending = CloseUnlessClean(Some(conn));
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
@@ -412,7 +404,6 @@ impl Drop for Tx {
                         pending.0.take(); // clean: back to the pool
                     }
                     drop(pending);
-                    drop(lock);
                 });
             }
             // No runtime to roll back on: closing the connection rolls back.
