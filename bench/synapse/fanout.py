@@ -174,6 +174,9 @@ class Bench:
         self.send_errors = {}
         self.send_retries = 0
         self.stopping = False
+        self.ready_polls = 0
+        self.t_load = None
+        self.deadline = None
         self.waiters = {}  # mid -> Future, for --await-delivery
 
     # ---------------------------------------------------------------- HTTP
@@ -233,12 +236,18 @@ class Bench:
     async def wait_ready(self, deadline):
         """Every user: its /sync shows the room joined and its server sees U members."""
         q = urllib.parse.quote(self.room, safe="")
-        # Rooms with nothing matching the benchmark filter don't show in /sync.
-        ready_filter = json.dumps({
-            "presence": {"types": []}, "account_data": {"types": []},
-            "room": {"rooms": [self.room], "timeline": {"limit": 1},
-                     "state": {"types": ["m.room.create"]}},
-        })
+        # Rooms with nothing matching the benchmark filter don't show in /sync,
+        # so readiness is checked with a filter that matches m.room.create.
+        # Synapse caches identical /sync requests for a while: a nonce in the
+        # filter makes every poll a new request.
+        def ready_filter():
+            self.ready_polls += 1
+            return json.dumps({
+                "presence": {"types": []}, "account_data": {"types": []},
+                "room": {"rooms": [self.room], "not_rooms": [f"!poll{self.ready_polls}:invalid"],
+                         "timeline": {"limit": 1},
+                         "state": {"types": ["m.room.create"], "lazy_load_members": True}},
+            })
         pending = list(self.users)
         last_report, reported = time.monotonic(), False
         while pending:
@@ -248,7 +257,7 @@ class Bench:
             for u in pending:
                 try:
                     r = await self.req("GET", f"{u.url}/_matrix/client/v3/sync", headers=u.headers(),
-                                       params={"filter": ready_filter, "timeout": "0"})
+                                       params={"filter": ready_filter(), "timeout": "0"})
                     m = await self.req("GET", f"{u.url}/_matrix/client/v3/rooms/{q}/joined_members",
                                        headers=u.headers())
                 except HttpError as e:
@@ -338,6 +347,11 @@ class Bench:
                     self.on_event(u, ev, now)
                 if tl.get("limited"):
                     self.limited_syncs += 1
+                    if self.limited_syncs == 1 and self.t_load is not None:
+                        log(f"first limited /sync (user {u.idx}) at "
+                            f"+{now - self.t_load:.1f}s of the load phase")
+                    if self.a.no_gap_fill:
+                        continue
                     try:
                         await self.fill_gap(u, tl.get("prev_batch"), old_since)
                     except Exception as e:
@@ -353,7 +367,9 @@ class Bench:
             if self.stopping:
                 return
             try:
-                await self.req("PUT", url, headers=u.headers(), json_body=body, timeout=30)
+                left = (self.deadline - time.monotonic()) if self.deadline else 30
+                await self.req("PUT", url, headers=u.headers(), json_body=body,
+                               timeout=min(30, max(1.0, left)))
                 m.t_accepted = time.monotonic()
                 m.status = 200
                 return
@@ -411,6 +427,8 @@ class Bench:
             t.add_done_callback(tasks.discard)
         if tasks:
             await asyncio.wait(tasks, timeout=max(0.1, deadline - time.monotonic()))
+        for t in list(tasks):
+            t.cancel()
 
     # ----------------------------------------------------------------- run
     def pids(self):
@@ -504,12 +522,14 @@ class Bench:
 
             cpu0 = self.cpu_snapshot(pids)
             ru0 = resource.getrusage(resource.RUSAGE_SELF)
-            t0 = time.monotonic()
-            deadline = t0 + a.timeout
+            t0 = self.t_load = time.monotonic()
+            deadline = self.deadline = t0 + a.timeout
             sender = self.open_loop(deadline) if a.rate else self.closed_loop(deadline)
             sender_task = asyncio.ensure_future(sender)
-            await asyncio.wait_for(sender_task, timeout=a.timeout + 5)
-            t_send_end = time.monotonic()
+            try:
+                await asyncio.wait_for(sender_task, timeout=a.timeout + 5)
+            except asyncio.TimeoutError:
+                log("sender still busy at the deadline; cancelled")
             accepted = [m for m in self.measured if m.status == 200]
             if accepted and len(accepted) == len(self.measured) == a.messages:
                 try:
@@ -554,6 +574,13 @@ class Bench:
                 cpu[name] = round(cpu.get(name, 0.0) + v1 - v0, 2)
             else:
                 cpu[k] = round(v1 - v0, 2)
+        n_rec = a.users - 1
+        seen_pairs = sum(n_rec - len(m.pending) for m in self.measured)
+        per_server = {}
+        for srv in self.servers:
+            idxs = {u.idx for u in self.users if u.server is srv}
+            per_server[srv["name"]] = sum(
+                1 for m in accepted if not (m.pending & idxs))
         out = {
             "system": "synapse",
             "version": self.info["synapse_version"],
@@ -585,6 +612,12 @@ class Bench:
                 "max": rnd(send_lat[-1] if send_lat else None),
             },
             "undelivered": a.messages - len(delivered),
+            "unsent": a.messages - len(self.measured),
+            # (message, recipient) pairs seen / pairs expected for accepted messages
+            "recipient_delivery_fraction": round(seen_pairs / max(1, len(accepted) * n_rec), 4),
+            # accepted messages seen by every recipient on that server
+            "delivered_per_server": per_server,
+            "lost": len([m for m in accepted if m.t_delivered is None]),
             "send_errors": self.send_errors,
             "send_retries": self.send_retries,
             "duration_s": round(t_end - t0, 2),
@@ -615,6 +648,9 @@ def main():
     p.add_argument("--await-delivery", action="store_true",
                    help="closed loop: a request slot is freed only when its message has been "
                         "delivered to every recipient (not when the send is answered)")
+    p.add_argument("--no-gap-fill", action="store_true",
+                   help="don't page back with /messages after a limited /sync "
+                        "(events in the gap then count as undelivered)")
     p.add_argument("--timeout", type=float, default=120.0, help="bound on send + delivery phase (s)")
     p.add_argument("--setup-timeout", type=float, default=90.0, help="bound on register/join (s)")
     p.add_argument("--json", required=True, help="output file")
@@ -649,7 +685,8 @@ def main():
         + (f" at {out['rate_offered']}/s" if out["rate_offered"] else "")
         + f"\n  sent {out['sent']}/{out['messages']}, accepted {out['accepted']} "
         f"({out['accepted_per_s']}/s), delivered to all {out['users'] - 1} recipients: {out['delivered']} "
-        f"({out['delivered_per_s']}/s), undelivered {out['undelivered']}"
+        f"({out['delivered_per_s']}/s), undelivered {out['undelivered']} "
+        f"(never sent {out['unsent']}, accepted but not delivered by the deadline {out['lost']})"
         f"\n  latency ms p50 {l['p50']} p99 {l['p99']} p99.9 {l['p999']} max {l['max']}"
         f"\n  cpu s {out['cpu_s']} (load generator {out['loadgen_cpu_s']}), rss MB {out['rss_mb']}"
         f"\n  -> {a.json}"

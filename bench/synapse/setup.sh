@@ -82,7 +82,8 @@ if [ "$DB" = postgres ]; then
     }
     for i in 1 2 3; do
         dbname="${PG_PREFIX}hs$i"
-        if [ ! -f "$DIR/hs$i/.pg_created" ]; then
+        exists="$("${PSQL[@]}" -tA -c "SELECT 1 FROM pg_database WHERE datname = '$dbname'")"
+        if [ ! -f "$DIR/hs$i/.pg_created" ] || [ "$exists" != 1 ]; then
             echo "creating fresh PostgreSQL database $dbname"
             "${PSQL[@]}" -c "DROP DATABASE IF EXISTS \"$dbname\" WITH (FORCE)"
             "${PSQL[@]}" -c "CREATE DATABASE \"$dbname\" TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'"

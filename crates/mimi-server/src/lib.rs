@@ -20,5 +20,6 @@ pub mod metrics;
 pub mod provider;
 pub mod serve;
 pub mod tls;
+pub mod wakeups;
 
 pub use error::ServerError;

@@ -64,6 +64,8 @@ pub struct Provider<S: Store> {
     /// Destinations with outbox rows written since the delivery supervisor last looked,
     /// and the signal that there are some.
     pub outbox_ready: crate::delivery::Wakeups,
+    /// Wakes the event streams of local clients that deliveries were committed for.
+    pub streams: crate::wakeups::StreamWakeups,
     /// Metrics, served on the admin listener.
     pub metrics: Arc<Metrics>,
 }
@@ -98,6 +100,7 @@ impl<S: Store> Provider<S> {
             rooms: Mutex::new(HashMap::new()),
             ca_failures: Mutex::new(HashMap::new()),
             outbox_ready: crate::delivery::Wakeups::default(),
+            streams: crate::wakeups::StreamWakeups::default(),
             metrics: Arc::new(Metrics::new()),
         });
         let snapshots = provider.store.load_hub_rooms().await.map_err(store_err)?;
@@ -319,9 +322,10 @@ impl<S: Store> Provider<S> {
             }
         };
         match committed {
-            Ok(()) => {
+            Ok(recipients) => {
                 self.outbox_ready
                     .wake(event.outbox.iter().map(|o| o.destination.as_str()));
+                self.streams.wake(recipients.iter().map(String::as_str));
                 Ok(())
             }
             Err(e) => {

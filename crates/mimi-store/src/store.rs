@@ -126,7 +126,13 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// event with `seq > 0` for an unknown room is [`NotFound`](crate::StoreError::NotFound);
     /// a snapshot or outbox row for another room, a snapshot with another `seq`, or a
     /// creation without snapshot is [`Invalid`](crate::StoreError::Invalid).
-    fn commit_hub_event(&self, event: &HubEvent) -> impl Future<Output = Result<()>> + Send;
+    ///
+    /// Returns the local clients the event's local deliveries went to, sorted and without
+    /// duplicates (whose event streams to wake).
+    fn commit_hub_event(
+        &self,
+        event: &HubEvent,
+    ) -> impl Future<Output = Result<Vec<String>>> + Send;
 
     // ---- follower side of rooms --------------------------------------------------------
 
@@ -141,6 +147,13 @@ pub trait Store: Clone + Send + Sync + 'static {
         &self,
         notify: &FollowerNotify,
     ) -> impl Future<Output = Result<Option<Vec<String>>>> + Send;
+
+    /// [`Store::record_notify`] for several fanout messages of one `/notify`, in order, in
+    /// one transaction (all or nothing); one result per message.
+    fn record_notify_batch(
+        &self,
+        notifies: &[FollowerNotify],
+    ) -> impl Future<Output = Result<Vec<Option<Vec<String>>>>> + Send;
 
     /// The local clients in a followed room, sorted.
     fn follower_members(&self, room: &str) -> impl Future<Output = Result<Vec<String>>> + Send;
@@ -357,16 +370,16 @@ pub trait Store: Clone + Send + Sync + 'static {
 
     /// [`Store::commit_hub_event`] for an accepted application message, remembering
     /// `submission` in the same transaction (and forgetting submissions accepted before
-    /// `forget_before_ms`). [`Conflict`](crate::StoreError::Conflict), writing nothing, if
+    /// `forget_before_ms`: in bulk, so a store may keep them up to a minute longer). [`Conflict`](crate::StoreError::Conflict), writing nothing, if
     /// this message was already accepted in this room, or as `commit_hub_event` says;
     /// [`Invalid`](crate::StoreError::Invalid) if the submission's room or `seq` is not the
-    /// event's.
+    /// event's. Returns what [`Store::commit_hub_event`] returns.
     fn commit_hub_submission(
         &self,
         event: &HubEvent,
         submission: &HubSubmission,
         forget_before_ms: u64,
-    ) -> impl Future<Output = Result<()>> + Send;
+    ) -> impl Future<Output = Result<Vec<String>>> + Send;
 
     /// How many redeliveries [`Store::record_notify`] acknowledged without delivering them
     /// again, per hub, sorted by hub.

@@ -81,6 +81,7 @@ suite! {
     hub::concurrent_commits_one_wins,
     hub::submissions_remembered_with_their_event,
     follower::notify_dedupe,
+    follower::notify_batch,
     follower::follower_membership,
     follower::welcome_delivery,
     follower::user_room_count,
@@ -284,7 +285,7 @@ async fn futures_are_send() {
     send(&s.outbox_due("d", 0, 1));
 }
 
-/// Group commit (docs/decisions/0141): many concurrent writes share transactions, yet each
+/// Group commit (docs/decisions/0150): many concurrent writes share transactions, yet each
 /// one stands or falls on its own — a refused write undoes only itself — and every write
 /// that was acknowledged is there after a reopen.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -108,3 +108,86 @@ fn a_tiny_discovery_benchmark_reports_every_figure() {
     let snapshot = std::fs::read(dir.join("store.cbor")).expect("snapshot");
     assert!(!snapshot.windows(11).any(|w| w == b"12022000000"));
 }
+
+/// `mimi bench fanout` through the binary: three `mimi serve` child processes, two rooms of
+/// three members, 60 messages at full load and a short fixed-rate phase; every message
+/// reaches every recipient exactly once, and the baseline of the same shape is measured
+/// in the same run.
+#[test]
+fn a_tiny_fanout_benchmark_delivers_everything_and_reports_every_figure() {
+    let scratch = Scratch::new();
+    let json = scratch.0.join("fanout.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_mimi"))
+        .args([
+            "bench",
+            "fanout",
+            "--rooms",
+            "2",
+            "--members",
+            "3",
+            "--messages",
+            "60",
+            "--concurrency",
+            "8",
+            "--rate",
+            "40",
+            "--seconds",
+            "1",
+            "--json",
+        ])
+        .arg(&json)
+        .arg("--dir")
+        .arg(scratch.0.join("providers"))
+        .output()
+        .expect("run mimi bench fanout");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("json")).expect("parse");
+    assert_eq!(report["scenario"], "fanout");
+    let fanout = &report["fanout"];
+    for (phase, messages) in [("max", 60), ("fixed", 40)] {
+        let p = &fanout[phase];
+        assert_eq!(p["messages"], messages, "{phase}: {p:#}");
+        assert_eq!(p["accepted"], messages, "{phase}: {p:#}");
+        assert_eq!(p["refused"], 0, "{phase}: {p:#}");
+        assert_eq!(p["delivered_to_all"], messages, "{phase}: {p:#}");
+        for path in [
+            "accepted_per_s",
+            "delivered_per_s",
+            "latency_us.p50",
+            "latency_us.p99",
+        ] {
+            positive(p, path);
+        }
+        for i in 0..3 {
+            positive(&p["providers"][i], "rss_bytes");
+        }
+    }
+    assert_eq!(fanout["duplicates"], 0);
+    assert_eq!(fanout["unexpected_events"], 0);
+    for path in [
+        "baseline.mtls_http2.requests_per_s",
+        "baseline.sqlite.one_per_transaction_per_s",
+        "baseline.sqlite.rows_per_s_in_transactions_of_64",
+        "ratios.accepted_to_mtls_requests",
+    ] {
+        positive(&report, path);
+    }
+    // The providers' directories are kept with --dir: three SQLite databases.
+    for d in ["a.example", "b.example", "c.example"] {
+        assert!(
+            scratch
+                .0
+                .join("providers")
+                .join(d)
+                .join("mimi.sqlite")
+                .exists(),
+            "{d}"
+        );
+    }
+}

@@ -32,10 +32,10 @@ const MAX_LIMIT: usize = 1000;
 const MAX_WAIT_MS: u64 = 30_000;
 /// Events read from the store at a time for a stream.
 const STREAM_BATCH: usize = 100;
-/// The store has no notification hook: waiting polls it, starting this often ...
-const FIRST_POLL: Duration = Duration::from_millis(20);
-/// ... and backing off to this.
-const SLOWEST_POLL: Duration = Duration::from_millis(250);
+/// A waiting stream reads the store when deliveries to its client are committed
+/// ([`crate::wakeups`]), and at least this often anyway (a safety net; idle streams cost
+/// next to nothing).
+const IDLE_POLL: Duration = Duration::from_secs(30);
 /// How often an open stream checks that its token is still valid (logout ends it).
 const RECHECK_TOKEN: Duration = Duration::from_secs(30);
 
@@ -84,13 +84,17 @@ async fn check_cursor<S: Store>(
     Ok(latest)
 }
 
-/// Sleep `delay` or until shutdown; the next delay.
-async fn pause<S: Store>(api: &mut Api<S>, delay: Duration) -> Duration {
+/// Wait until `woken` fires, `delay` passes or the provider stops.
+async fn pause<S: Store>(
+    api: &mut Api<S>,
+    woken: std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>,
+    delay: Duration,
+) {
     tokio::select! {
+        () = woken => {}
         () = tokio::time::sleep(delay) => {}
         _ = api.stop.changed() => {}
     }
-    (delay * 2).min(SLOWEST_POLL)
 }
 
 /// `GET /client/v1/devices/{device}/events?after=&limit=&wait_ms=`.
@@ -110,14 +114,18 @@ pub(crate) async fn poll<S: Store>(
     let wait = Duration::from_millis(query.wait_ms.unwrap_or(0).min(MAX_WAIT_MS));
     check_cursor(&api, &client, after).await?;
     let deadline = tokio::time::Instant::now() + wait;
-    let mut delay = FIRST_POLL;
+    let wake = api.p.streams.subscribe(client.as_str());
     let rows = loop {
+        // Listening before reading: a delivery committed after the read wakes us.
+        let woken = wake.notified();
+        tokio::pin!(woken);
+        woken.as_mut().enable();
         let rows = api.p.events(&client, after, limit).await?;
         let now = tokio::time::Instant::now();
         if !rows.is_empty() || now >= deadline || api.stopping() {
             break rows;
         }
-        delay = pause(&mut api, delay.min(deadline - now)).await;
+        pause(&mut api, woken, IDLE_POLL.min(deadline - now)).await;
     };
     let latest = api.p.store.latest_cursor(client.as_str()).await?;
     let events = rows
@@ -164,6 +172,7 @@ pub(crate) async fn stream<S: Store>(
         })?;
     let state = StreamState {
         _slot: slot,
+        wake: api.p.streams.subscribe(client.as_str()),
         api,
         client,
         cursor: after,
@@ -182,6 +191,8 @@ pub(crate) async fn stream<S: Store>(
 
 struct StreamState<S: Store> {
     _slot: StreamSlot,
+    /// Fires when deliveries to this client are committed.
+    wake: std::sync::Arc<tokio::sync::Notify>,
     api: Api<S>,
     client: ClientUri,
     cursor: u64,
@@ -194,7 +205,6 @@ impl<S: Store> StreamState<S> {
     /// The next event; `None` ends the stream (shutdown, token gone, storage failure: the
     /// client reconnects with `Last-Event-ID` and loses nothing).
     async fn next(&mut self) -> Option<Event> {
-        let mut delay = FIRST_POLL;
         loop {
             if let Some(e) = self.buffer.pop_front() {
                 return Some(e);
@@ -214,6 +224,11 @@ impl<S: Store> StreamState<S> {
                     _ => return None,
                 }
             }
+            // Listening before reading: a delivery committed after the read wakes us.
+            let wake = self.wake.clone();
+            let woken = wake.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
             let rows = match self
                 .api
                 .p
@@ -227,7 +242,7 @@ impl<S: Store> StreamState<S> {
                 }
             };
             if rows.is_empty() {
-                delay = pause(&mut self.api, delay).await;
+                pause(&mut self.api, woken, IDLE_POLL.min(RECHECK_TOKEN)).await;
                 continue;
             }
             for row in rows {
@@ -242,7 +257,6 @@ impl<S: Store> StreamState<S> {
                     .push_back(Event::default().id(cursor.to_string()).data(data));
                 self.cursor = cursor;
             }
-            delay = FIRST_POLL;
         }
     }
 }

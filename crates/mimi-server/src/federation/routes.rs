@@ -341,6 +341,19 @@ async fn notify<S: Store>(
         Ok(members) => !members.is_empty(),
         Err(e) => return internal(e),
     };
+    if followed {
+        // The usual case: every message of the batch is for local members, recorded in
+        // order in one transaction.
+        let notifies: Vec<FollowerNotify> = checked.into_iter().map(|(_, n)| n).collect();
+        return match p.store.record_notify_batch(&notifies).await {
+            Ok(recorded) => {
+                p.streams
+                    .wake(recorded.iter().flatten().flatten().map(String::as_str));
+                StatusCode::CREATED.into_response()
+            }
+            Err(e) => internal(e),
+        };
+    }
     for (welcome, notify) in checked {
         if !followed && !welcome {
             tracing::info!(%room, %peer, "fanout for a room without local members ignored");
@@ -348,7 +361,10 @@ async fn notify<S: Store>(
         }
         match p.store.record_notify(&notify).await {
             // A Welcome made local clients members: the rest of the batch is theirs too.
-            Ok(Some(recipients)) if !recipients.is_empty() => followed = true,
+            Ok(Some(recipients)) if !recipients.is_empty() => {
+                p.streams.wake(recipients.iter().map(String::as_str));
+                followed = true;
+            }
             Ok(_) => {}
             Err(e) => return internal(e),
         }

@@ -46,9 +46,19 @@ pub(super) async fn record_notify(
         .map_err(db_err)?;
         return Ok(None);
     }
-    let mut recipients = if notify.welcome_refs.is_empty() {
-        members(c, &notify.room).await?
-    } else {
+    if notify.welcome_refs.is_empty() {
+        // To the room's local members, in one round trip.
+        return streams::append_to_members(
+            c,
+            &notify.room,
+            &notify.kind,
+            &notify.body,
+            notify.created_ms,
+        )
+        .await
+        .map(Some);
+    }
+    let mut recipients = {
         // docs/decisions/0051: a Welcome goes where its KeyPackages were handed out.
         let mut to = Vec::new();
         for kp_ref in &notify.welcome_refs {

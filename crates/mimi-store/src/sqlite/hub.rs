@@ -49,7 +49,11 @@ pub(super) fn validate(e: &HubEvent) -> Result<()> {
     e.local.iter().try_for_each(follower::validate)
 }
 
-pub(super) async fn commit_hub_event(c: &mut SqliteConnection, e: &HubEvent) -> Result<()> {
+/// The event's local recipients, sorted, without duplicates.
+pub(super) async fn commit_hub_event(
+    c: &mut SqliteConnection,
+    e: &HubEvent,
+) -> Result<Vec<String>> {
     let seq = exact(e.seq, "seq")?;
     let now = time(e.created_ms);
     if e.seq == 0 {
@@ -142,33 +146,44 @@ pub(super) async fn commit_hub_event(c: &mut SqliteConnection, e: &HubEvent) -> 
             .map_err(db_err)?;
         }
     }
-    sqlx::query("INSERT INTO hub_events (room, seq, kind, created_ms) VALUES (?, ?, ?, ?)")
+    // The event record and its outbox rows in one round trip to the database.
+    let mut sql =
+        String::from("INSERT INTO hub_events (room, seq, kind, created_ms) VALUES (?, ?, ?, ?)");
+    if !e.outbox.is_empty() {
+        sql.push_str(
+            "; INSERT INTO outbox (destination, room, seq, body, created_ms, attempts, \
+             next_attempt_ms) VALUES ",
+        );
+        for i in 0..e.outbox.len() {
+            sql.push_str(if i == 0 {
+                "(?, ?, ?, ?, ?, 0, ?)"
+            } else {
+                ", (?, ?, ?, ?, ?, 0, ?)"
+            });
+        }
+    }
+    let mut query = sqlx::query(&sql)
         .bind(&e.room)
         .bind(seq)
         .bind(&e.kind)
-        .bind(now)
-        .execute(&mut *c)
-        .await
-        .map_err(db_err)?;
+        .bind(now);
     for o in &e.outbox {
-        sqlx::query(
-            "INSERT INTO outbox (destination, room, seq, body, created_ms, attempts, \
-             next_attempt_ms) VALUES (?, ?, ?, ?, ?, 0, ?)",
-        )
-        .bind(&o.destination)
-        .bind(&o.room)
-        .bind(seq)
-        .bind(&o.body)
-        .bind(time(o.created_ms))
-        .bind(time(o.created_ms))
-        .execute(&mut *c)
-        .await
-        .map_err(db_err)?;
+        query = query
+            .bind(&o.destination)
+            .bind(&o.room)
+            .bind(seq)
+            .bind(&o.body)
+            .bind(time(o.created_ms))
+            .bind(time(o.created_ms));
     }
+    query.execute(&mut *c).await.map_err(db_err)?;
+    let mut recipients = Vec::new();
     for n in &e.local {
-        follower::record_notify(c, n).await?;
+        recipients.extend(follower::record_notify(c, n).await?.unwrap_or_default());
     }
-    Ok(())
+    recipients.sort();
+    recipients.dedup();
+    Ok(recipients)
 }
 
 const ROOM_COLUMNS: &str = "room, group_info, ratchet_tree, seq, policy_preset";
@@ -255,16 +270,20 @@ pub(super) fn validate_submission(e: &HubEvent, s: &HubSubmission) -> Result<()>
     Ok(())
 }
 
+/// Remember an accepted submission; with `forget_before_ms`, also forget those accepted
+/// before then.
 pub(super) async fn record_submission(
     c: &mut SqliteConnection,
     s: &HubSubmission,
-    forget_before_ms: u64,
+    forget_before_ms: Option<u64>,
 ) -> Result<()> {
-    sqlx::query("DELETE FROM hub_submissions WHERE accepted_ms < ?")
-        .bind(time(forget_before_ms))
-        .execute(&mut *c)
-        .await
-        .map_err(db_err)?;
+    if let Some(before) = forget_before_ms {
+        sqlx::query("DELETE FROM hub_submissions WHERE accepted_ms < ?")
+            .bind(time(before))
+            .execute(&mut *c)
+            .await
+            .map_err(db_err)?;
+    }
     sqlx::query(
         "INSERT INTO hub_submissions (room, message_hash, from_domain, sending_uri, seq, \
          response, accepted_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -4,7 +4,7 @@
 //! of polling SQLite's busy handler) and `BEGIN IMMEDIATE` (so a second process on the same
 //! file waits for the write lock up front, instead of failing when a read transaction turns
 //! into a write). Concurrent writes share one transaction and one fsync (group commit,
-//! [`group`], docs/decisions/0141); each is acknowledged only after that commit. Reads run concurrently on the other pooled connections (WAL readers never
+//! [`group`], docs/decisions/0150); each is acknowledged only after that commit. Reads run concurrently on the other pooled connections (WAL readers never
 //! block the writer). docs/decisions/0060 and 0061 record the settings.
 
 mod abuse;
@@ -25,6 +25,7 @@ use std::path::Path;
 use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use sqlx::error::BoxDynError;
@@ -64,6 +65,9 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("../../migrations/sqlite/0003_abuse_reports.sql"),
     ),
 ];
+
+/// Hub submissions are forgotten in bulk when the horizon moved by this much.
+const FORGET_EVERY_MS: u64 = 60_000;
 
 /// The schema version this build writes (the highest migration).
 pub const SQLITE_SCHEMA_VERSION: i64 = 3;
@@ -127,6 +131,8 @@ pub struct SqliteStore {
     pool: SqlitePool,
     /// Group commit of write operations (one writer at a time, one fsync per group).
     writer: group::Writer,
+    /// The `forget_before_ms` of the last forgetting of hub submissions (shared by clones).
+    forgotten_before: Arc<AtomicU64>,
     /// For an in-memory store: a connection that keeps the database alive (never used).
     keeper: Option<Arc<Mutex<SqliteConnection>>>,
 }
@@ -245,6 +251,7 @@ impl SqliteStore {
         Self {
             pool,
             writer: group::Writer::default(),
+            forgotten_before: Arc::new(AtomicU64::new(0)),
             keeper: None,
         }
     }
@@ -615,7 +622,7 @@ impl Store for SqliteStore {
         tx.finish(r).await
     }
 
-    async fn commit_hub_event(&self, event: &HubEvent) -> Result<()> {
+    async fn commit_hub_event(&self, event: &HubEvent) -> Result<Vec<String>> {
         hub::validate(event)?;
         let mut tx = self.write_tx().await?;
         let r = hub::commit_hub_event(tx.conn()?, event).await;
@@ -627,6 +634,27 @@ impl Store for SqliteStore {
         let mut tx = self.write_tx().await?;
         let r = follower::record_notify(tx.conn()?, notify).await;
         tx.finish(r).await
+    }
+
+    async fn record_notify_batch(
+        &self,
+        notifies: &[FollowerNotify],
+    ) -> Result<Vec<Option<Vec<String>>>> {
+        notifies.iter().try_for_each(follower::validate)?;
+        let mut tx = self.write_tx().await?;
+        let c = tx.conn()?;
+        let mut results = Vec::with_capacity(notifies.len());
+        let mut failed = None;
+        for n in notifies {
+            match follower::record_notify(c, n).await {
+                Ok(r) => results.push(r),
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        tx.finish(failed.map_or(Ok(results), Err)).await
     }
 
     async fn follower_members(&self, room: &str) -> Result<Vec<String>> {
@@ -835,16 +863,30 @@ impl Store for SqliteStore {
         event: &HubEvent,
         submission: &HubSubmission,
         forget_before_ms: u64,
-    ) -> Result<()> {
+    ) -> Result<Vec<String>> {
         hub::validate(event)?;
         hub::validate_submission(event, submission)?;
         let mut tx = self.write_tx().await?;
         let c = tx.conn()?;
+        // Forgetting is a range delete over the age index: done when the horizon moved by a
+        // minute or more since the last time, not for every message.
+        let last = self.forgotten_before.load(Ordering::Acquire);
+        let forget = (forget_before_ms >= last.saturating_add(FORGET_EVERY_MS)
+            || forget_before_ms < last)
+            .then_some(forget_before_ms);
         let r = match hub::commit_hub_event(c, event).await {
-            Ok(()) => hub::record_submission(c, submission, forget_before_ms).await,
+            Ok(recipients) => hub::record_submission(c, submission, forget)
+                .await
+                .map(|()| recipients),
             Err(e) => Err(e),
         };
-        tx.finish(r).await
+        let r = tx.finish(r).await;
+        if r.is_ok()
+            && let Some(f) = forget
+        {
+            self.forgotten_before.store(f, Ordering::Release);
+        }
+        r
     }
 
     async fn notify_duplicates(&self) -> Result<Vec<(String, u64)>> {

@@ -50,14 +50,27 @@ pub(super) async fn due(
 }
 
 pub(super) async fn done(c: &mut SqliteConnection, ids: &[i64]) -> Result<()> {
-    for id in ids {
-        sqlx::query("DELETE FROM outbox WHERE id = ?")
-            .bind(id)
-            .execute(&mut *c)
-            .await
-            .map_err(db_err)?;
-    }
+    // One statement for the whole delivered batch: the ids as a JSON array.
+    sqlx::query("DELETE FROM outbox WHERE id IN (SELECT value FROM json_each(?))")
+        .bind(json_ids(ids))
+        .execute(&mut *c)
+        .await
+        .map_err(db_err)?;
     Ok(())
+}
+
+/// Row ids as a JSON array, for `json_each`.
+fn json_ids(ids: &[i64]) -> String {
+    let mut out = String::with_capacity(ids.len() * 8 + 2);
+    out.push('[');
+    for (i, id) in ids.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&id.to_string());
+    }
+    out.push(']');
+    out
 }
 
 pub(super) async fn retry(

@@ -40,6 +40,39 @@ pub(super) async fn append(c: &mut SqliteConnection, d: &NewDelivery) -> Result<
     unsigned(cursor, "cursor")
 }
 
+/// Append an event to the stream of every local member of `room` (inside the caller's
+/// transaction), all in one round trip to the database; the members, sorted.
+pub(super) async fn append_to_members(
+    c: &mut SqliteConnection,
+    room: &str,
+    kind: &str,
+    body: &[u8],
+    created_ms: u64,
+) -> Result<Vec<String>> {
+    // The counter rows first (each member's cursor goes up by one, in commit order), then one
+    // delivery per member at its new cursor, then who they were. An upsert from a SELECT
+    // needs a WHERE clause (SQLite's parsing rule), which it has.
+    sqlx::query(
+        "INSERT INTO client_streams (client_uri, last_cursor) \
+         SELECT client_uri, 1 FROM follower_members WHERE room = ?1 \
+         ON CONFLICT (client_uri) DO UPDATE SET last_cursor = client_streams.last_cursor + 1; \
+         INSERT INTO deliveries (client_uri, cursor, room, kind, body, created_ms) \
+         SELECT m.client_uri, s.last_cursor, ?1, ?2, ?3, ?4 FROM follower_members m \
+         JOIN client_streams s ON s.client_uri = m.client_uri WHERE m.room = ?1; \
+         SELECT client_uri FROM follower_members WHERE room = ?1 ORDER BY client_uri",
+    )
+    .bind(room)
+    .bind(kind)
+    .bind(body)
+    .bind(time(created_ms))
+    .fetch_all(&mut *c)
+    .await
+    .map_err(db_err)?
+    .iter()
+    .map(|row| get(row, 0))
+    .collect()
+}
+
 pub(super) async fn events_after(
     c: &mut SqliteConnection,
     client_uri: &str,

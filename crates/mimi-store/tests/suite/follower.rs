@@ -63,6 +63,52 @@ pub async fn notify_dedupe<S: Store>(make: &impl AsyncFn() -> S) {
     );
 }
 
+/// A batch of fanout messages is recorded in order, in one transaction: each member's stream
+/// has them in batch order with dense cursors; a redelivered message in the batch is reported
+/// as a duplicate; an invalid message refuses the whole batch and records nothing.
+pub async fn notify_batch<S: Store>(make: &impl AsyncFn() -> S) {
+    let s = make().await;
+    let r = room("clubhouse");
+    let (bob1, bob2) = (client_uri("bob", 1), client_uri("bob", 2));
+    s.set_follower_member(&r, &bob1, true).await.unwrap();
+    s.set_follower_member(&r, &bob2, true).await.unwrap();
+    s.record_notify(&notify(&r, 1, "m1", &[])).await.unwrap();
+    let batch: Vec<_> = [(1, "m1"), (2, "m2"), (3, "m3"), (4, "m4")]
+        .into_iter()
+        .map(|(h, b)| notify(&r, h, b, &[]))
+        .collect();
+    let both = Some(vec![bob1.clone(), bob2.clone()]);
+    assert_eq!(
+        s.record_notify_batch(&batch).await.unwrap(),
+        vec![None, both.clone(), both.clone(), both]
+    );
+    for c in [&bob1, &bob2] {
+        let events = s.events_after(c, 0, 10).await.unwrap();
+        let bodies: Vec<_> = events.iter().map(|e| e.body.clone()).collect();
+        assert_eq!(
+            bodies,
+            vec![
+                b"m1".to_vec(),
+                b"m2".to_vec(),
+                b"m3".to_vec(),
+                b"m4".to_vec()
+            ]
+        );
+        let cursors: Vec<_> = events.iter().map(|e| e.cursor).collect();
+        assert_eq!(cursors, vec![1, 2, 3, 4]);
+    }
+    let mut bad = vec![notify(&r, 5, "m5", &[]), notify(&r, 6, "m6", &[])];
+    bad[1].room.clear();
+    assert_err(s.record_notify_batch(&bad).await, invalid);
+    assert_eq!(s.events_after(&bob1, 4, 10).await.unwrap().len(), 0);
+    assert!(
+        s.record_notify(&notify(&r, 5, "m5", &[]))
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
 /// A Welcome goes to the clients its KeyPackages were handed to, once per route use, and makes
 /// them members; a redelivered Welcome consumes nothing.
 pub async fn welcome_delivery<S: Store>(make: &impl AsyncFn() -> S) {

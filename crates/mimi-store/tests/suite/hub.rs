@@ -38,10 +38,13 @@ pub async fn rooms_created_and_updated<S: Store>(make: &impl AsyncFn() -> S) {
     s.commit_hub_event(&e).await.unwrap();
     assert_eq!(s.hub_room(&r).await.unwrap(), Some(state.clone()));
 
-    // A message: the state stays, the sequence advances.
-    s.commit_hub_event(&event(&r, 2, &[B], &[&alice]))
+    // A message: the state stays, the sequence advances; the local recipients come back
+    // (whose event streams the provider wakes).
+    let recipients = s
+        .commit_hub_event(&event(&r, 2, &[B], &[&alice]))
         .await
         .unwrap();
+    assert_eq!(recipients, vec![alice.clone()]);
     let stored = s.hub_room(&r).await.unwrap().unwrap();
     assert_eq!(stored.seq, 2);
     assert_eq!(stored.group_info, state.group_info);
@@ -170,7 +173,7 @@ pub async fn concurrent_commits_one_wins<S: Store>(make: &impl AsyncFn() -> S) {
     let mut won = 0;
     for t in tasks {
         match t.await.unwrap() {
-            Ok(()) => won += 1,
+            Ok(_) => won += 1,
             Err(e) => assert!(e.is_conflict(), "{e:?}"),
         }
     }
