@@ -53,6 +53,10 @@ pub struct FanoutArgs {
     /// Members of each room (distinct users, spread round-robin over a, b and c).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(2..=64))]
     members: u64,
+    /// Members who send, the first N of each room (one per provider for N = 3) [default:
+    /// all members].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=64))]
+    senders: Option<u64>,
     /// Messages in the full-load (closed-loop) phase.
     #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     messages: u64,
@@ -79,6 +83,34 @@ pub struct FanoutArgs {
     /// Also write the figures to this file, as JSON.
     #[arg(long)]
     json: Option<PathBuf>,
+}
+
+impl FanoutArgs {
+    /// The peer comparison's job: one room of `members` users over the three providers,
+    /// one sender per provider, `in_flight` submissions at a time, then `rate` messages/s
+    /// for `seconds`; no baseline.
+    pub(super) fn one_room(
+        members: u64,
+        messages: u64,
+        in_flight: u64,
+        rate: f64,
+        seconds: f64,
+        dir: PathBuf,
+    ) -> Self {
+        FanoutArgs {
+            rooms: 1,
+            members,
+            senders: Some(3),
+            messages,
+            concurrency: in_flight,
+            rate: Some(rate),
+            seconds,
+            text_bytes: 100,
+            no_baseline: true,
+            dir: Some(dir),
+            json: None,
+        }
+    }
 }
 
 fn bench_err(e: impl std::fmt::Display) -> CliError {
@@ -297,7 +329,7 @@ impl Phase {
     }
 }
 
-async fn scenario(args: &FanoutArgs, work: &WorkDir) -> Result<Value, CliError> {
+pub(super) async fn scenario(args: &FanoutArgs, work: &WorkDir) -> Result<Value, CliError> {
     let rooms = args.rooms as usize;
     let members = (args.members as usize).min(MAX_MEMBERS);
     println!(
@@ -317,12 +349,13 @@ async fn scenario(args: &FanoutArgs, work: &WorkDir) -> Result<Value, CliError> 
         Some(r) => (r * args.seconds).ceil() as usize,
         None => max_n, // at most as many as the full-load phase, at half its rate
     };
+    let senders = args.senders.map_or(members, |n| (n as usize).min(members));
     let encrypt_started = Instant::now();
     let text = "x".repeat(args.text_bytes as usize);
     let mut outgoing = Vec::with_capacity(max_n + fixed_cap);
     for k in 0..max_n + fixed_cap {
         let room = k % rooms;
-        let sender = (k / rooms) % members;
+        let sender = (k / rooms) % senders;
         let s = &mut sessions[room][sender];
         let uri = room_uri(room)?;
         let request = s

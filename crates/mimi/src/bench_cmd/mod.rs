@@ -6,6 +6,7 @@
 //!   rooms spread over them, messages sent through the client API and read from the
 //!   recipients' event streams: accepted and delivered messages/s, send-to-every-recipient
 //!   latency at a fixed offered load, CPU and memory per provider.
+//! - `peer`: the fanout job on our providers and on Synapse (bench/synapse), side by side.
 //! - `baseline`: the machine's limit for the same traffic shape, in the same run: a minimal
 //!   hyper + rustls mutual-TLS server answering the same request sizes, and raw SQLite
 //!   inserts with the same durability settings.
@@ -14,6 +15,7 @@ mod baseline;
 mod cluster;
 mod discovery;
 mod fanout;
+mod peer;
 
 use std::path::PathBuf;
 
@@ -25,6 +27,7 @@ use crate::error::CliError;
 pub use baseline::BaselineArgs;
 pub use discovery::DiscoveryArgs;
 pub use fanout::FanoutArgs;
+pub use peer::PeerArgs;
 
 /// `mimi bench ...`.
 #[derive(Debug, Subcommand)]
@@ -39,6 +42,9 @@ pub enum BenchCommand {
     /// The machine's limit for the fanout's traffic shape: a minimal mutual-TLS HTTP/2
     /// server answering the same request sizes, and raw durable SQLite inserts.
     Baseline(BaselineArgs),
+    /// The fanout job (one room, three providers) on our providers and on Synapse, set up
+    /// from scratch on loopback by bench/synapse, side by side with the ratio.
+    Peer(PeerArgs),
 }
 
 /// Run `mimi bench ...`.
@@ -47,6 +53,7 @@ pub fn run(cmd: BenchCommand) -> Result<(), CliError> {
         BenchCommand::Discovery(args) => discovery::discovery(args),
         BenchCommand::Fanout(args) => fanout::run(args),
         BenchCommand::Baseline(args) => baseline::run(args),
+        BenchCommand::Peer(args) => peer::run(args),
     }
 }
 
