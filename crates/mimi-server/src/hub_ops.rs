@@ -102,7 +102,7 @@ impl<S: Store> Provider<S> {
             .ok_or_else(|| HubOpError::NotHosted(room.clone()))?;
         self.ensure_peer_ca(from).await;
         let now = now_ms();
-        let mut hosted = hosted.lock().await;
+        let mut hosted = hosted.lock_owned().await;
         // A message accepted before — a sender retrying after the answer was lost, also
         // across a restart of the hub — gets the first answer again, not a second acceptance
         // (docs/decisions/0067). Checked under the room's lock, before the engine (whose
@@ -148,7 +148,8 @@ impl<S: Store> Provider<S> {
                 accepted_ms: now,
             };
             let forget_before = now.saturating_sub(SUBMISSION_MEMORY_MS);
-            self.persist_submission(&mut hosted, accepted, &submission, forget_before)
+            // Answered once durable; the room's next message goes ahead meanwhile.
+            self.persist_message(hosted, accepted, submission, forget_before)
                 .await?;
         }
         Ok(reply.response)

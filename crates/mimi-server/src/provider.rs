@@ -251,33 +251,70 @@ impl<S: Store> Provider<S> {
         accepted: &Accepted,
         now_ms: u64,
     ) -> Result<(), ServerError> {
-        self.persist_with(hosted, kind, accepted, now_ms, None)
-            .await
+        self.persist_with(hosted, kind, accepted, now_ms).await
     }
 
-    /// [`Provider::persist`], remembering the accepted submission in the same transaction
-    /// (and forgetting submissions accepted before `forget_before_ms`; docs/decisions/0067).
-    pub async fn persist_submission(
+    /// Persist an accepted application message without holding the room back while it
+    /// becomes durable (docs/decisions/0154): the write (the event, its outbox rows, the
+    /// local deliveries and the remembered `submission`, in one transaction) is queued at the
+    /// store in the room's order while `hosted` is still locked; then the room's lock is
+    /// released, so the room's next message can join the same group commit; then this
+    /// resolves once the write is durable. On failure the room is locked again and rebuilt
+    /// from storage (every message accepted after this one fails too: the store's sequence
+    /// check refuses them) and the error is returned; the caller answers 5xx.
+    pub async fn persist_message(
         &self,
-        hosted: &mut HostedRoom,
+        hosted: tokio::sync::OwnedMutexGuard<HostedRoom>,
         accepted: &Accepted,
-        submission: &HubSubmission,
+        submission: HubSubmission,
         forget_before_ms: u64,
     ) -> Result<(), ServerError> {
-        let now_ms = submission.accepted_ms;
-        let with = Some((submission, forget_before_ms));
-        self.persist_with(hosted, "message", accepted, now_ms, with)
-            .await
+        let event = self.hub_event(&hosted, "message", accepted, submission.accepted_ms, false)?;
+        let store = self.store.clone();
+        let mut commit = Box::pin(async move {
+            let r = store
+                .commit_hub_submission(&event, &submission, forget_before_ms)
+                .await;
+            (r, event)
+        });
+        // The first poll queues the write at the store's writer (FIFO, the `Store` contract
+        // for SQLite's group commit): from then on, the room's next write comes after it.
+        let early = tokio::select! {
+            biased;
+            done = &mut commit => Some(done),
+            () = std::future::ready(()) => None,
+        };
+        let room_lock = tokio::sync::OwnedMutexGuard::mutex(&hosted).clone();
+        drop(hosted);
+        let (committed, event) = match early {
+            Some(done) => done,
+            None => commit.await,
+        };
+        match committed {
+            Ok(recipients) => {
+                self.committed(&event, &recipients);
+                Ok(())
+            }
+            Err(e) => {
+                let mut hosted = room_lock.lock().await;
+                self.reload(&mut hosted, &event.room, &e).await;
+                Err(store_err(e))
+            }
+        }
     }
 
-    async fn persist_with(
+    /// The event of an accepted hub operation: its outbox rows, its deliveries to this
+    /// provider's own clients and, with `with_snapshot`, the room's new state. An
+    /// application message leaves the room's state as it was but for the sequence number,
+    /// which the event itself advances: it needs no snapshot (docs/decisions/0152).
+    fn hub_event(
         &self,
-        hosted: &mut HostedRoom,
+        hosted: &HostedRoom,
         kind: &str,
         accepted: &Accepted,
         now_ms: u64,
-        submission: Option<(&HubSubmission, u64)>,
-    ) -> Result<(), ServerError> {
+        with_snapshot: bool,
+    ) -> Result<HubEvent, ServerError> {
         let mut outbox = Vec::new();
         let mut local = Vec::new();
         let room_str = hosted.room.room().as_str().to_string();
@@ -298,43 +335,55 @@ impl<S: Store> Provider<S> {
             }
         }
         let local = self.local_fanout(&room_str, local, now_ms)?;
-        let event = HubEvent {
-            room: room_str.clone(),
+        Ok(HubEvent {
+            room: room_str,
             seq: accepted.seq,
             kind: kind.to_string(),
-            // An application message leaves the room's state as it was but for the sequence
-            // number, which the event itself advances: no snapshot to serialize and write.
-            snapshot: if submission.is_some() {
-                None
-            } else {
+            snapshot: if with_snapshot {
                 Some(snapshot(hosted)?)
+            } else {
+                None
             },
             outbox,
             local,
             created_ms: now_ms,
-        };
-        let committed = match submission {
-            None => self.store.commit_hub_event(&event).await,
-            Some((s, forget_before_ms)) => {
-                self.store
-                    .commit_hub_submission(&event, s, forget_before_ms)
-                    .await
-            }
-        };
-        match committed {
+        })
+    }
+
+    /// An event is durable: wake the delivery workers of its destinations and the event
+    /// streams of its local recipients.
+    fn committed(&self, event: &HubEvent, recipients: &[String]) {
+        self.outbox_ready
+            .wake(event.outbox.iter().map(|o| o.destination.as_str()));
+        self.streams.wake(recipients.iter().map(String::as_str));
+    }
+
+    /// An accepted event could not be stored: rebuild the room from storage, so it forgets
+    /// what storage does not have.
+    async fn reload(&self, hosted: &mut HostedRoom, room: &str, error: &mimi_store::StoreError) {
+        tracing::error!(%room, %error, "could not persist an accepted event; reloading the room");
+        if let Ok(Some(stored)) = self.store.hub_room(room).await
+            && let Ok(restored) = self.restore(&stored).await
+        {
+            *hosted = restored;
+        }
+    }
+
+    async fn persist_with(
+        &self,
+        hosted: &mut HostedRoom,
+        kind: &str,
+        accepted: &Accepted,
+        now_ms: u64,
+    ) -> Result<(), ServerError> {
+        let event = self.hub_event(hosted, kind, accepted, now_ms, true)?;
+        match self.store.commit_hub_event(&event).await {
             Ok(recipients) => {
-                self.outbox_ready
-                    .wake(event.outbox.iter().map(|o| o.destination.as_str()));
-                self.streams.wake(recipients.iter().map(String::as_str));
+                self.committed(&event, &recipients);
                 Ok(())
             }
             Err(e) => {
-                tracing::error!(room = %room_str, error = %e, "could not persist an accepted event; reloading the room");
-                if let Ok(Some(stored)) = self.store.hub_room(&room_str).await
-                    && let Ok(restored) = self.restore(&stored).await
-                {
-                    *hosted = restored;
-                }
+                self.reload(hosted, &event.room, &e).await;
                 Err(store_err(e))
             }
         }

@@ -374,6 +374,10 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// this message was already accepted in this room, or as `commit_hub_event` says;
     /// [`Invalid`](crate::StoreError::Invalid) if the submission's room or `seq` is not the
     /// event's. Returns what [`Store::commit_hub_event`] returns.
+    ///
+    /// Order: the write is queued when its future is first polled, and writes queued earlier
+    /// are applied earlier (a hub queues a room's next message before this one is durable,
+    /// docs/decisions/0154).
     fn commit_hub_submission(
         &self,
         event: &HubEvent,

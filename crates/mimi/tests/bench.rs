@@ -169,6 +169,7 @@ fn a_tiny_fanout_benchmark_delivers_everything_and_reports_every_figure() {
         }
     }
     assert_eq!(fanout["duplicates"], 0);
+    assert_eq!(fanout["order_violations"], 0);
     assert_eq!(fanout["unexpected_events"], 0);
     for path in [
         "baseline.mtls_http2.requests_per_s",

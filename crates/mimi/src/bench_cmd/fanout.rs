@@ -15,7 +15,7 @@
 //! ```
 //!
 //! Every recipient's stream is checked: each message reaches each other member exactly
-//! once. CPU seconds and resident memory are read from `/proc` for each provider and for
+//! once, and every member of a room sees the room's messages in the same order. CPU seconds and resident memory are read from `/proc` for each provider and for
 //! this process (the load generator shares the machine).
 
 use std::collections::HashMap;
@@ -203,9 +203,44 @@ struct Tracker {
     /// Messages received by every recipient.
     delivered: AtomicUsize,
     members: usize,
+    /// Per room and member (`room * members + member`): the messages its stream had, in
+    /// stream order.
+    order: Vec<std::sync::Mutex<Vec<u32>>>,
 }
 
 impl Tracker {
+    /// Pairs of messages two members of a room received in opposite orders: the room's
+    /// total order (protocol-06 §3, set by the hub) requires none.
+    fn order_violations(&self, rooms: usize) -> u64 {
+        let mut violations = 0;
+        for room in 0..rooms {
+            let lists: Vec<Vec<u32>> = (0..self.members)
+                .map(|m| {
+                    self.order[room * self.members + m]
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .clone()
+                })
+                .collect();
+            for a in 0..lists.len() {
+                let position: HashMap<u32, usize> =
+                    lists[a].iter().enumerate().map(|(i, k)| (*k, i)).collect();
+                for b in (a + 1)..lists.len() {
+                    let mut last = None;
+                    for k in &lists[b] {
+                        if let Some(&p) = position.get(k) {
+                            if last.is_some_and(|l| p < l) {
+                                violations += 1;
+                            }
+                            last = Some(p);
+                        }
+                    }
+                }
+            }
+        }
+        violations
+    }
+
     fn now_us(&self) -> u64 {
         self.t0.elapsed().as_micros() as u64
     }
@@ -225,6 +260,12 @@ impl Tracker {
         if before & bit != 0 {
             self.duplicates.fetch_add(1, Ordering::Relaxed);
             return;
+        }
+        if let Some(order) = self.order.get(room * self.members + member) {
+            order
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(k as u32);
         }
         let everyone = (1u64 << self.members) - 1;
         let expected = everyone & !(1u64 << sender);
@@ -394,6 +435,9 @@ pub(super) async fn scenario(args: &FanoutArgs, work: &WorkDir) -> Result<Value,
         unknown: AtomicU64::new(0),
         delivered: AtomicUsize::new(0),
         members,
+        order: (0..rooms * members)
+            .map(|_| std::sync::Mutex::new(Vec::new()))
+            .collect(),
     });
     let receivers = open_streams(&sessions, &tracker).await?;
     let senders: Vec<Vec<(mimi_client::RemoteApi, RoomUri)>> = sessions
@@ -435,7 +479,10 @@ pub(super) async fn scenario(args: &FanoutArgs, work: &WorkDir) -> Result<Value,
     fixed.print();
     let duplicates = tracker.duplicates.load(Ordering::Relaxed);
     let unknown = tracker.unknown.load(Ordering::Relaxed);
-    println!("\nstreams: {duplicates} duplicate deliveries, {unknown} unexpected fanout events");
+    let misordered = tracker.order_violations(rooms);
+    println!(
+        "\nstreams: {duplicates} duplicate deliveries, {misordered} pairs of messages in different orders for two members of a room, {unknown} unexpected fanout events"
+    );
     for r in receivers {
         r.abort();
     }
@@ -444,6 +491,11 @@ pub(super) async fn scenario(args: &FanoutArgs, work: &WorkDir) -> Result<Value,
     if duplicates > 0 {
         return Err(bench_err(format!(
             "{duplicates} messages were delivered twice"
+        )));
+    }
+    if misordered > 0 {
+        return Err(bench_err(format!(
+            "{misordered} pairs of messages reached two members of a room in different orders"
         )));
     }
     Ok(json!({
@@ -458,6 +510,7 @@ pub(super) async fn scenario(args: &FanoutArgs, work: &WorkDir) -> Result<Value,
         "max": max.json(),
         "fixed": fixed.json(),
         "duplicates": duplicates,
+        "order_violations": misordered,
         "unexpected_events": unknown,
         "rss_after_bytes": idle.rss.iter().map(|r| r.0).collect::<Vec<_>>(),
     }))
