@@ -222,12 +222,12 @@ impl Tracker {
                         .clone()
                 })
                 .collect();
-            for a in 0..lists.len() {
+            for (a, first) in lists.iter().enumerate() {
                 let position: HashMap<u32, usize> =
-                    lists[a].iter().enumerate().map(|(i, k)| (*k, i)).collect();
-                for b in (a + 1)..lists.len() {
+                    first.iter().enumerate().map(|(i, k)| (*k, i)).collect();
+                for other in &lists[a + 1..] {
                     let mut last = None;
-                    for k in &lists[b] {
+                    for k in other {
                         if let Some(&p) = position.get(k) {
                             if last.is_some_and(|l| p < l) {
                                 violations += 1;
