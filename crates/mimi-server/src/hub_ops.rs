@@ -102,11 +102,12 @@ impl<S: Store> Provider<S> {
             .ok_or_else(|| HubOpError::NotHosted(room.clone()))?;
         self.ensure_peer_ca(from).await;
         let now = now_ms();
-        let mut hosted = hosted.lock_owned().await;
         // A message accepted before — a sender retrying after the answer was lost, also
         // across a restart of the hub — gets the first answer again, not a second acceptance
-        // (docs/decisions/0067). Checked under the room's lock, before the engine (whose
-        // epoch may have moved on since).
+        // (docs/decisions/0067). Checked before the engine (whose epoch may have moved on
+        // since), and before the room's lock so that the room's messages do not wait for
+        // each other's reads; the same message submitted twice at once is caught under the
+        // lock below.
         let digest: [u8; 32] = sha2::Sha256::digest(request.app_message.as_bytes()).into();
         let sender = request.sending_uri.uri().as_str();
         if let Some(seen) = self
@@ -127,6 +128,13 @@ impl<S: Store> Provider<S> {
                 outcome: SubmitOutcome::NotAllowed,
             });
         }
+        let mut hosted = hosted.lock_owned().await;
+        let Some(_accepting) = Accepting::start(&self.accepting, room, digest) else {
+            // Its first submission is being made durable: the retry gets that answer.
+            return Err(HubOpError::Failed(ServerError::Store(
+                "this message is being accepted; retry".into(),
+            )));
+        };
         let reply = {
             let trust = self.trust.read().await;
             hosted
@@ -238,5 +246,37 @@ impl<S: Store> Provider<S> {
         } else {
             self.to_hub(room, Endpoint::GroupInfo, request).await
         }
+    }
+}
+
+/// A message between its acceptance by the engine and the end of its write (durable or
+/// failed), so that the same message submitted twice at once is not accepted twice.
+struct Accepting<'a> {
+    set: &'a std::sync::Mutex<std::collections::HashSet<(String, [u8; 32])>>,
+    key: (String, [u8; 32]),
+}
+
+impl<'a> Accepting<'a> {
+    /// `None` if the message is being accepted already.
+    fn start(
+        set: &'a std::sync::Mutex<std::collections::HashSet<(String, [u8; 32])>>,
+        room: &RoomUri,
+        digest: [u8; 32],
+    ) -> Option<Self> {
+        let key = (room.as_str().to_string(), digest);
+        let fresh = set
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.clone());
+        fresh.then_some(Accepting { set, key })
+    }
+}
+
+impl Drop for Accepting<'_> {
+    fn drop(&mut self) {
+        self.set
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.key);
     }
 }

@@ -66,6 +66,8 @@ pub struct Provider<S: Store> {
     pub outbox_ready: crate::delivery::Wakeups,
     /// Wakes the event streams of local clients that deliveries were committed for.
     pub streams: crate::wakeups::StreamWakeups,
+    /// Messages (room, digest) accepted by the engine whose write has not ended yet.
+    pub(crate) accepting: std::sync::Mutex<std::collections::HashSet<(String, [u8; 32])>>,
     /// Metrics, served on the admin listener.
     pub metrics: Arc<Metrics>,
 }
@@ -101,6 +103,7 @@ impl<S: Store> Provider<S> {
             ca_failures: Mutex::new(HashMap::new()),
             outbox_ready: crate::delivery::Wakeups::default(),
             streams: crate::wakeups::StreamWakeups::default(),
+            accepting: std::sync::Mutex::new(std::collections::HashSet::new()),
             metrics: Arc::new(Metrics::new()),
         });
         let snapshots = provider.store.load_hub_rooms().await.map_err(store_err)?;

@@ -172,6 +172,14 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .acquire_timeout(options.acquire_timeout)
+            // No ping round trip before every use of a pooled connection (it doubled the
+            // database round trips of a read): a connection that broke fails its statement,
+            // and a connection in an unclear state is closed, not pooled (decision 0061).
+            .test_before_acquire(false)
+            // Keep the connections (and their worker threads and page caches) instead of
+            // closing idle ones after 10 minutes and opening new ones under load.
+            .idle_timeout(None)
+            .min_connections(options.max_connections.max(1))
             .connect_with(connect)
             .await
             .map_err(db_err)?;

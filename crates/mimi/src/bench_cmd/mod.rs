@@ -7,6 +7,7 @@
 //!   recipients' event streams: accepted and delivered messages/s, send-to-every-recipient
 //!   latency at a fixed offered load, CPU and memory per provider.
 //! - `peer`: the fanout job on our providers and on Synapse (bench/synapse), side by side.
+//! - `streams`: thousands of connected clients' event streams on one provider, idle.
 //! - `baseline`: the machine's limit for the same traffic shape, in the same run: a minimal
 //!   hyper + rustls mutual-TLS server answering the same request sizes, and raw SQLite
 //!   inserts with the same durability settings.
@@ -16,6 +17,7 @@ mod cluster;
 mod discovery;
 mod fanout;
 mod peer;
+mod streams;
 
 use std::path::PathBuf;
 
@@ -28,6 +30,7 @@ pub use baseline::BaselineArgs;
 pub use discovery::DiscoveryArgs;
 pub use fanout::FanoutArgs;
 pub use peer::PeerArgs;
+pub use streams::StreamsArgs;
 
 /// `mimi bench ...`.
 #[derive(Debug, Subcommand)]
@@ -45,6 +48,9 @@ pub enum BenchCommand {
     /// The fanout job (one room, three providers) on our providers and on Synapse, set up
     /// from scratch on loopback by bench/synapse, side by side with the ratio.
     Peer(PeerArgs),
+    /// Many connected clients: thousands of open event streams on one provider, its memory
+    /// and idle CPU.
+    Streams(StreamsArgs),
 }
 
 /// Run `mimi bench ...`.
@@ -54,6 +60,7 @@ pub fn run(cmd: BenchCommand) -> Result<(), CliError> {
         BenchCommand::Fanout(args) => fanout::run(args),
         BenchCommand::Baseline(args) => baseline::run(args),
         BenchCommand::Peer(args) => peer::run(args),
+        BenchCommand::Streams(args) => streams::run(args),
     }
 }
 
