@@ -33,9 +33,11 @@ const MAX_WAIT_MS: u64 = 30_000;
 /// Events read from the store at a time for a stream.
 const STREAM_BATCH: usize = 100;
 /// A waiting stream reads the store when deliveries to its client are committed
-/// ([`crate::wakeups`]), and at least this often anyway (a safety net; idle streams cost
+/// ([`crate::wakeups`]), and at least this often anyway (a safety net: idle streams cost
 /// next to nothing).
-const IDLE_POLL: Duration = Duration::from_secs(30);
+const IDLE_POLL: Duration = Duration::from_secs(300);
+/// An idle event stream sends a comment this often, so that proxies keep it open.
+const KEEP_ALIVE: Duration = Duration::from_secs(30);
 /// How often an open stream checks that its token is still valid (logout ends it).
 const RECHECK_TOKEN: Duration = Duration::from_secs(30);
 
@@ -84,16 +86,16 @@ async fn check_cursor<S: Store>(
     Ok(latest)
 }
 
-/// Wait until `woken` fires, `delay` passes or the provider stops.
+/// Wait until `woken` fires (true), `delay` passes or the provider stops.
 async fn pause<S: Store>(
     api: &mut Api<S>,
     woken: std::pin::Pin<&mut tokio::sync::futures::Notified<'_>>,
     delay: Duration,
-) {
+) -> bool {
     tokio::select! {
-        () = woken => {}
-        () = tokio::time::sleep(delay) => {}
-        _ = api.stop.changed() => {}
+        () = woken => true,
+        () = tokio::time::sleep(delay) => false,
+        _ = api.stop.changed() => false,
     }
 }
 
@@ -185,7 +187,7 @@ pub(crate) async fn stream<S: Store>(
         Some((Ok::<_, Infallible>(event), s))
     });
     Ok(Sse::new(events)
-        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .keep_alive(KeepAlive::new().interval(KEEP_ALIVE))
         .into_response())
 }
 
@@ -202,6 +204,23 @@ struct StreamState<S: Store> {
 }
 
 impl<S: Store> StreamState<S> {
+    /// Whether the stream's token is still valid (logout ends the stream); notes the check.
+    async fn token_still_valid(&mut self) -> bool {
+        match self
+            .api
+            .p
+            .store
+            .user_by_token(&self.token_hash, now_ms())
+            .await
+        {
+            Ok(Some(_)) => {
+                self.token_checked = tokio::time::Instant::now();
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// The next event; `None` ends the stream (shutdown, token gone, storage failure: the
     /// client reconnects with `Last-Event-ID` and loses nothing).
     async fn next(&mut self) -> Option<Event> {
@@ -212,17 +231,8 @@ impl<S: Store> StreamState<S> {
             if self.api.stopping() {
                 return None;
             }
-            if self.token_checked.elapsed() >= RECHECK_TOKEN {
-                match self
-                    .api
-                    .p
-                    .store
-                    .user_by_token(&self.token_hash, now_ms())
-                    .await
-                {
-                    Ok(Some(_)) => self.token_checked = tokio::time::Instant::now(),
-                    _ => return None,
-                }
+            if self.token_checked.elapsed() >= RECHECK_TOKEN && !self.token_still_valid().await {
+                return None;
             }
             // Listening before reading: a delivery committed after the read wakes us.
             let wake = self.wake.clone();
@@ -242,7 +252,23 @@ impl<S: Store> StreamState<S> {
                 }
             };
             if rows.is_empty() {
-                pause(&mut self.api, woken, IDLE_POLL.min(RECHECK_TOKEN)).await;
+                // Wait for a delivery; when the token is due, check it and wait on without
+                // reading the stream again (the wake-up says when there is something to read).
+                let read_at = tokio::time::Instant::now();
+                loop {
+                    let until_token = RECHECK_TOKEN.saturating_sub(self.token_checked.elapsed());
+                    let until_poll = IDLE_POLL.saturating_sub(read_at.elapsed());
+                    let delay = until_token.min(until_poll);
+                    let woke = pause(&mut self.api, woken.as_mut(), delay).await;
+                    if woke || self.api.stopping() || read_at.elapsed() >= IDLE_POLL {
+                        break;
+                    }
+                    if self.token_checked.elapsed() >= RECHECK_TOKEN
+                        && !self.token_still_valid().await
+                    {
+                        return None;
+                    }
+                }
                 continue;
             }
             for row in rows {
