@@ -254,7 +254,17 @@ impl<S: Store> Provider<S> {
         accepted: &Accepted,
         now_ms: u64,
     ) -> Result<(), ServerError> {
-        self.persist_with(hosted, kind, accepted, now_ms).await
+        let event = self.hub_event(hosted, kind, accepted, now_ms, true)?;
+        match self.store.commit_hub_event(&event).await {
+            Ok(recipients) => {
+                self.committed(&event, &recipients);
+                Ok(())
+            }
+            Err(e) => {
+                self.reload(hosted, &event.room, &e).await;
+                Err(store_err(e))
+            }
+        }
     }
 
     /// Persist an accepted application message without holding the room back while it
@@ -369,26 +379,6 @@ impl<S: Store> Provider<S> {
             && let Ok(restored) = self.restore(&stored).await
         {
             *hosted = restored;
-        }
-    }
-
-    async fn persist_with(
-        &self,
-        hosted: &mut HostedRoom,
-        kind: &str,
-        accepted: &Accepted,
-        now_ms: u64,
-    ) -> Result<(), ServerError> {
-        let event = self.hub_event(hosted, kind, accepted, now_ms, true)?;
-        match self.store.commit_hub_event(&event).await {
-            Ok(recipients) => {
-                self.committed(&event, &recipients);
-                Ok(())
-            }
-            Err(e) => {
-                self.reload(hosted, &event.room, &e).await;
-                Err(store_err(e))
-            }
         }
     }
 

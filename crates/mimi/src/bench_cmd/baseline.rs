@@ -26,7 +26,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, Serve
 use serde_json::{Value, json};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-use super::{Latency, WorkDir, cpu_seconds, write_json};
+use super::{Latency, WorkDir, bench_err, cpu_seconds, write_json};
 use crate::error::CliError;
 
 /// HTTP/2 connections of the TLS load.
@@ -51,10 +51,6 @@ pub struct BaselineArgs {
     /// Also write the figures to this file, as JSON.
     #[arg(long)]
     json: Option<PathBuf>,
-}
-
-fn bench_err(e: impl std::fmt::Display) -> CliError {
-    CliError::Bench(e.to_string())
 }
 
 /// Run `mimi bench baseline`.

@@ -14,13 +14,9 @@ use mimi_server::config::ConfigFile;
 use mimi_server::init::{InitOptions, init};
 use mimi_types::id::ProviderDomain;
 
-use super::{cpu_seconds, rss_bytes};
+use super::{bench_err, cpu_seconds, rss_bytes};
 use crate::demo::free_port;
 use crate::error::CliError;
-
-fn bench_err(e: impl std::fmt::Display) -> CliError {
-    CliError::Bench(e.to_string())
-}
 
 /// One provider process.
 pub(super) struct Node {

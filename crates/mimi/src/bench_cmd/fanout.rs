@@ -32,7 +32,7 @@ use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
 use super::cluster::{Cluster, Usage};
-use super::{Latency, WorkDir, cpu_seconds, write_json};
+use super::{Latency, WorkDir, bench_err, cpu_seconds, write_json};
 use crate::client::session::Session;
 use crate::error::CliError;
 
@@ -111,10 +111,6 @@ impl FanoutArgs {
             json: None,
         }
     }
-}
-
-fn bench_err(e: impl std::fmt::Display) -> CliError {
-    CliError::Bench(e.to_string())
 }
 
 /// Run `mimi bench fanout`.

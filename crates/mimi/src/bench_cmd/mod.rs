@@ -64,6 +64,11 @@ pub fn run(cmd: BenchCommand) -> Result<(), CliError> {
     }
 }
 
+/// A benchmark's failure.
+fn bench_err(e: impl std::fmt::Display) -> CliError {
+    CliError::Bench(e.to_string())
+}
+
 /// A directory removed on drop (unless the user named it).
 pub(crate) struct WorkDir {
     pub(crate) path: PathBuf,

@@ -18,7 +18,7 @@ use clap::Args;
 use serde_json::{Value, json};
 
 use super::fanout::FanoutArgs;
-use super::{WorkDir, write_json};
+use super::{WorkDir, bench_err, write_json};
 use crate::error::CliError;
 
 /// `mimi bench peer`.
@@ -52,10 +52,6 @@ pub struct PeerArgs {
     /// Also write the figures to this file, as JSON.
     #[arg(long)]
     json: Option<PathBuf>,
-}
-
-fn bench_err(e: impl std::fmt::Display) -> CliError {
-    CliError::Bench(e.to_string())
 }
 
 /// Synapse's homeservers, stopped when dropped.

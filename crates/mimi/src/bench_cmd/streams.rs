@@ -12,7 +12,7 @@ use mimi_client::{MimiClient, RemoteApi};
 use serde_json::json;
 
 use super::cluster::Cluster;
-use super::{WorkDir, cpu_seconds, write_json};
+use super::{WorkDir, bench_err, cpu_seconds, write_json};
 use crate::error::CliError;
 
 const PASSWORD: &str = "bench password";
@@ -35,10 +35,6 @@ pub struct StreamsArgs {
     /// Also write the figures to this file, as JSON.
     #[arg(long)]
     json: Option<PathBuf>,
-}
-
-fn bench_err(e: impl std::fmt::Display) -> CliError {
-    CliError::Bench(e.to_string())
 }
 
 /// Run `mimi bench streams`.
