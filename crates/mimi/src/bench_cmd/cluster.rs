@@ -5,7 +5,7 @@
 //! other setting is what `mimi init` writes.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -163,7 +163,7 @@ impl Cluster {
 
 /// Lift the request-rate limits and raise the connection and stream limits in a provider's
 /// configuration.
-fn tune(config: &PathBuf) -> Result<(), CliError> {
+fn tune(config: &Path) -> Result<(), CliError> {
     let read_err = |e: std::io::Error| CliError::Read {
         path: config.display().to_string(),
         source: e,

@@ -276,6 +276,8 @@ impl Tracker {
 struct Phase {
     name: &'static str,
     messages: usize,
+    /// The largest encoded submitMessage answer seen.
+    response_bytes: u64,
     accepted: u64,
     refused: u64,
     first_error: Option<String>,
@@ -501,7 +503,7 @@ pub(super) async fn scenario(args: &FanoutArgs, work: &WorkDir) -> Result<Value,
         "hub": DOMAINS[0],
         "text_bytes": args.text_bytes,
         "request_bytes": request_bytes,
-        "response_bytes": 40,
+        "response_bytes": max.response_bytes,
         "setup_seconds": setup_s,
         "max": max.json(),
         "fixed": fixed.json(),
@@ -628,6 +630,8 @@ struct Answers {
     refused: AtomicU64,
     /// When the last acceptance came, µs after `t0`.
     last_accept_us: AtomicU64,
+    /// The largest encoded answer (the baseline answers with this size).
+    response_bytes: AtomicU64,
     first_error: std::sync::Mutex<Option<String>>,
 }
 
@@ -640,6 +644,8 @@ impl Load {
         match outcome {
             Ok(r) if matches!(r.outcome, SubmitOutcome::Accepted { .. }) => {
                 answers.accepted.fetch_add(1, Ordering::Relaxed);
+                let size = r.encode().map_or(0, |b| b.len() as u64);
+                answers.response_bytes.fetch_max(size, Ordering::Relaxed);
                 answers
                     .last_accept_us
                     .fetch_max(self.tracker.now_us(), Ordering::Relaxed);
@@ -751,6 +757,7 @@ async fn run_phase(
     Ok(Phase {
         name,
         messages: range.len(),
+        response_bytes: answers.response_bytes.load(Ordering::Acquire),
         accepted: answers.accepted.load(Ordering::Acquire),
         refused: answers.refused.load(Ordering::Acquire),
         first_error,
