@@ -81,10 +81,21 @@ fn step(n: &str, text: &str) {
 /// A free loopback port for a federation listener (its peers must know it before it
 /// starts), below Linux's ephemeral range so no outgoing connection takes it meanwhile.
 pub(crate) fn free_port() -> Result<u16, CliError> {
+    // Handed out in turn from a random start, so two listeners of one process never get
+    // the same port before the first has bound it.
+    static START: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let start = match START.get() {
+        Some(start) => *start,
+        None => {
+            let mut b = [0u8; 2];
+            getrandom::fill(&mut b).map_err(CliError::Random)?;
+            *START.get_or_init(|| u32::from(u16::from_le_bytes(b)))
+        }
+    };
     for _ in 0..1000 {
-        let mut b = [0u8; 2];
-        getrandom::fill(&mut b).map_err(CliError::Random)?;
-        let port = 20_000 + u16::from_le_bytes(b) % 12_000;
+        let turn = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let port = 20_000 + ((start + turn) % 12_000) as u16;
         if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
             return Ok(port);
         }

@@ -26,11 +26,19 @@ pub fn domain(s: &str) -> ProviderDomain {
 
 pub fn free_port() -> u16 {
     // Below Linux's ephemeral range (32768-60999), so no outgoing connection can take the
-    // port between this check and the provider binding it.
-    loop {
+    // port between this check and the listener binding it. Ports are handed out in turn
+    // from a random start, so two tests of one process never get the same port while the
+    // first has not bound it yet.
+    static START: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let start = *START.get_or_init(|| {
         let mut b = [0u8; 2];
         getrandom::fill(&mut b).expect("random");
-        let port = 20_000 + u16::from_le_bytes(b) % 12_000;
+        u32::from(u16::from_le_bytes(b))
+    });
+    loop {
+        let turn = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let port = 20_000 + ((start + turn) % 12_000) as u16;
         if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
             return port;
         }
