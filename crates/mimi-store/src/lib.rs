@@ -1,6 +1,7 @@
-//! Durable storage of a MIMI provider: one async trait, [`Store`], and its embedded SQLite
-//! implementation, [`SqliteStore`]. A PostgreSQL implementation can follow behind the same
-//! trait; the test suite in `tests/suite/` is written against the trait to run on both.
+//! Durable storage of a MIMI provider: one async trait, [`Store`], with two implementations:
+//! [`SqliteStore`] (one embedded database file) and [`PgStore`] (a PostgreSQL database that
+//! several server processes may share). The test suite in `tests/suite/` is written against
+//! the trait and runs on both.
 //!
 //! The protocol logic (`mimi-room`) decides; the store makes the decisions durable, each in
 //! one transaction, before the server answers 2xx ("nothing acknowledged is ever lost"):
@@ -38,16 +39,22 @@
 
 #![deny(missing_docs)]
 
+mod any;
 mod error;
 mod model;
+mod pg_admin;
+mod postgres;
 mod sqlite;
 mod store;
 
+pub use any::AnyStore;
 pub use error::{Result, StoreError};
 pub use model::{
     AbuseReportRecord, ClientClaim, ClientRecord, ConsentRecord, ConsentState, Counts, DeadLetter,
     DeliveryRow, FollowerNotify, HubEvent, HubRoomSnapshot, HubSubmission, KeyPackageClaim,
-    NewOutbox, NewUser, OutboxBacklog, OutboxRow, Purged, StoredKeyPackage, UserRecord,
+    NewOutbox, NewUser, OutboxBacklog, OutboxRow, Purged, StoreWake, StoredKeyPackage, UserRecord,
 };
+pub use pg_admin::{ScratchDatabase, create_database, drop_database};
+pub use postgres::{POSTGRES_SCHEMA_VERSION, PgOptions, PgStore};
 pub use sqlite::{SQLITE_SCHEMA_VERSION, SqliteOptions, SqliteSettings, SqliteStore};
 pub use store::Store;

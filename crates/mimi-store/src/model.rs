@@ -374,3 +374,15 @@ pub struct HubSubmission {
     /// When it was accepted.
     pub accepted_ms: u64,
 }
+
+/// A commit by another process sharing the store, for this process to wake its waiters
+/// ([`Store::wakes`](crate::Store::wakes)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreWake {
+    /// Events were delivered to these clients.
+    Clients(Vec<String>),
+    /// Outbox rows were queued for these destinations.
+    Destinations(Vec<String>),
+    /// Anything may have changed (notifications may have been missed): wake everything.
+    All,
+}

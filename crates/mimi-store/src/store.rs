@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::model::{
     AbuseReportRecord, ClientClaim, ClientRecord, ConsentRecord, Counts, DeadLetter, DeliveryRow,
     FollowerNotify, HubEvent, HubRoomSnapshot, HubSubmission, NewUser, OutboxBacklog, OutboxRow,
-    Purged, StoredKeyPackage, UserRecord,
+    Purged, StoreWake, StoredKeyPackage, UserRecord,
 };
 
 /// A provider's durable storage.
@@ -388,4 +388,47 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// How many redeliveries [`Store::record_notify`] acknowledged without delivering them
     /// again, per hub, sorted by hub.
     fn notify_duplicates(&self) -> impl Future<Output = Result<Vec<(String, u64)>>> + Send;
+
+    // ---- several processes on one store (docs/decisions/0160) ------------------------
+    //
+    // The defaults describe a store only one process writes (SQLite).
+
+    /// Whether several processes (instances of one provider) may write this store at once.
+    /// A hub then re-reads a room's sequence number before it trusts its copy in memory,
+    /// and a delivery worker takes a destination's lease before it sends that queue.
+    fn shared(&self) -> bool {
+        false
+    }
+
+    /// A hosted room's stored sequence number, `None` if the room is not stored.
+    fn hub_room_seq(&self, room: &str) -> impl Future<Output = Result<Option<u64>>> + Send {
+        async move { Ok(self.hub_room(room).await?.map(|r| r.seq)) }
+    }
+
+    /// Take, renew or give up the lease on a destination's outbox queue. True if `holder`
+    /// now holds it until `until_ms`: it was free, had expired by `now_ms`, or was
+    /// `holder`'s already. A holder gives it up with `until_ms <= now_ms`. Only the holder
+    /// sends a destination's rows, so one process at a time sends them, in order; if it
+    /// dies, another takes over once the lease has expired. A store that only one process
+    /// writes answers true.
+    fn outbox_lease(
+        &self,
+        destination: &str,
+        holder: &str,
+        now_ms: u64,
+        until_ms: u64,
+    ) -> impl Future<Output = Result<bool>> + Send {
+        let _ = (destination, holder, now_ms, until_ms);
+        async { Ok(true) }
+    }
+
+    /// What other processes sharing this store commit, as it commits: local clients with
+    /// new events and destinations with new outbox rows, so that this process wakes its
+    /// event streams and delivery workers without polling. `None` for a store that only
+    /// one process writes.
+    fn wakes(
+        &self,
+    ) -> impl Future<Output = Result<Option<tokio::sync::mpsc::Receiver<StoreWake>>>> + Send {
+        async { Ok(None) }
+    }
 }
