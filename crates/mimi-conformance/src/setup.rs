@@ -41,6 +41,7 @@ fn mint(dir: &Path, domain: &str, ca_dir: &Path, now_secs: i64) -> Result<(), Co
         client_listen: unused,
         admin_listen: None,
         peers: vec![],
+        database_url: None,
         now_secs,
     })
     .map_err(files_err)?;

@@ -3,6 +3,7 @@
 //! ```toml
 //! domain = "a.example"
 //! data_dir = "."                       # relative paths are relative to this file
+//! # database_url = "postgres://mimi@db.internal/mimi"  # PostgreSQL instead of SQLite
 //!
 //! [federation]
 //! listen = "127.0.0.1:8443"            # mutual-TLS listener for peer providers
@@ -68,6 +69,11 @@ pub struct ConfigFile {
     /// Where the database and keys live.
     #[serde(default = "dot")]
     pub data_dir: PathBuf,
+    /// PostgreSQL (`postgres://...`) instead of the embedded SQLite file `mimi.sqlite` in
+    /// `data_dir`: several instances of the provider can share it (docs/operating.md,
+    /// "Several instances on PostgreSQL").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
     /// The federation listener.
     pub federation: FederationConfig,
     /// The client API listener.
@@ -404,6 +410,15 @@ pub struct Config {
     pub asset_hosts: BTreeMap<ProviderDomain, ProviderDomain>,
 }
 
+/// Where the provider keeps its data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// The embedded SQLite file (one instance).
+    Sqlite(PathBuf),
+    /// A PostgreSQL database, by URL (one or several instances).
+    Postgres(String),
+}
+
 impl Config {
     /// Read and check a configuration file.
     pub fn load(path: &Path) -> Result<Config, ServerError> {
@@ -445,6 +460,14 @@ impl Config {
             ));
         }
         file.limits.check().map_err(ServerError::Config)?;
+        if let Some(url) = &file.database_url
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+        {
+            return Err(ServerError::Config(
+                "database_url must be a postgres:// URL (leave it out for SQLite in data_dir)"
+                    .into(),
+            ));
+        }
         let proxy = &file.proxy_download;
         if proxy.max_bytes == 0 || !(1..=600).contains(&proxy.timeout_secs) {
             return Err(ServerError::Config(
@@ -487,9 +510,17 @@ impl Config {
         }
     }
 
-    /// The database file.
+    /// The SQLite database file (used unless `database_url` names PostgreSQL).
     pub fn database_path(&self) -> PathBuf {
         self.path(Path::new("mimi.sqlite"))
+    }
+
+    /// Where the provider keeps its data.
+    pub fn database(&self) -> Database {
+        match &self.file.database_url {
+            Some(url) => Database::Postgres(url.clone()),
+            None => Database::Sqlite(self.database_path()),
+        }
     }
 
     /// Read a configured file, with an error naming it.

@@ -179,6 +179,9 @@ async fn drain<S: Store>(provider: &Provider<S>, destination: &str) {
     // only the rows the peer refuses on their own become dead letters.
     let mut one_by_one_through: Option<i64> = None;
     loop {
+        if !hold_lease(provider, destination).await {
+            return;
+        }
         let rows = match provider
             .store
             .outbox_due(destination, now_ms(), FETCH)
@@ -190,7 +193,10 @@ async fn drain<S: Store>(provider: &Provider<S>, destination: &str) {
                 return;
             }
         };
-        let Some(first) = rows.first() else { return };
+        let Some(first) = rows.first() else {
+            release_lease(provider, destination).await;
+            return;
+        };
         let one_by_one = one_by_one_through.is_some_and(|last| first.id <= last);
         if !one_by_one {
             one_by_one_through = None;
@@ -260,6 +266,48 @@ async fn drain<S: Store>(provider: &Provider<S>, destination: &str) {
             }
         }
         return;
+    }
+}
+
+/// How long an instance holds a destination's queue without renewing its lease (shared
+/// storage, docs/decisions/0160): after its instance died, the queue waits at most this long
+/// for another instance. Renewed before every read of the queue; a `/notify` that takes
+/// longer may be sent again by the next holder (receivers dedupe).
+const LEASE_MS: u64 = 15_000;
+
+/// Whether this instance may send `destination`'s queue now: always with a store only this
+/// process writes; with shared storage, if it took or renewed the destination's lease, so
+/// that one instance at a time sends a queue, in order.
+async fn hold_lease<S: Store>(provider: &Provider<S>, destination: &str) -> bool {
+    if !provider.store.shared() {
+        return true;
+    }
+    let now = now_ms();
+    match provider
+        .store
+        .outbox_lease(destination, &provider.instance, now, now + LEASE_MS)
+        .await
+    {
+        Ok(held) => held,
+        Err(e) => {
+            tracing::error!(%destination, error = %e, "taking the outbox lease");
+            false
+        }
+    }
+}
+
+/// The queue is empty: give up its lease, so that the instance that queues the next row
+/// sends it at once.
+async fn release_lease<S: Store>(provider: &Provider<S>, destination: &str) {
+    if provider.store.shared() {
+        let now = now_ms();
+        if let Err(e) = provider
+            .store
+            .outbox_lease(destination, &provider.instance, now, now)
+            .await
+        {
+            tracing::warn!(%destination, error = %e, "giving up the outbox lease");
+        }
     }
 }
 

@@ -24,6 +24,10 @@ pub enum ServerError {
     /// Storage failed.
     #[error("storage: {0}")]
     Store(String),
+    /// Another instance of this provider changed the room first (shared storage,
+    /// docs/decisions/0160): nothing was written; the request can be tried again.
+    #[error("contended: {0}")]
+    Contended(String),
     /// The request conflicts with what exists (a name, key or room already taken); it
     /// changed nothing.
     #[error("conflict: {0}")]

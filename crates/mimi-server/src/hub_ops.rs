@@ -20,6 +20,10 @@ use crate::provider::{Provider, now_ms, store_err};
 /// of an idempotency key (docs/decisions/0067).
 pub const SUBMISSION_MEMORY_MS: u64 = 24 * 60 * 60 * 1000;
 
+/// How often a hub operation is judged again after another instance of this provider
+/// committed to the room first (shared storage, docs/decisions/0160) before it answers 503.
+const CONTENDED_RETRIES: u32 = 8;
+
 /// Why a hub operation could not produce a protocol response.
 #[derive(Debug, thiserror::Error)]
 pub enum HubOpError {
@@ -70,23 +74,35 @@ impl<S: Store> Provider<S> {
         request: &UpdateRequest,
     ) -> Result<UpdateRoomResponse, HubOpError> {
         let hosted = self
-            .room(room)
-            .await
+            .hosted_room(room)
+            .await?
             .ok_or_else(|| HubOpError::NotHosted(room.clone()))?;
         self.ensure_peer_ca(from).await;
-        let now = now_ms();
-        let mut hosted = hosted.lock().await;
-        let reply = {
-            let trust = self.trust.read().await;
-            hosted
-                .room
-                .handle_update(&self.ctx(&trust, now), from, request)
-                .map_err(engine_err)?
-        };
-        if let Some(accepted) = &reply.accepted {
-            self.persist(&mut hosted, "update", accepted, now).await?;
+        let mut attempt = 0;
+        loop {
+            let now = now_ms();
+            let mut hosted = hosted.lock().await;
+            self.refresh(&mut hosted).await?;
+            let reply = {
+                let trust = self.trust.read().await;
+                hosted
+                    .room
+                    .handle_update(&self.ctx(&trust, now), from, request)
+                    .map_err(engine_err)?
+            };
+            if let Some(accepted) = &reply.accepted {
+                match self.persist(&mut hosted, "update", accepted, now).await {
+                    // Another instance committed first: the room was reloaded, so the
+                    // request is judged again against the room as it now is.
+                    Err(ServerError::Contended(_)) if attempt < CONTENDED_RETRIES => {
+                        attempt += 1;
+                        continue;
+                    }
+                    r => r?,
+                }
+            }
+            return Ok(reply.response);
         }
-        Ok(reply.response)
     }
 
     /// `/submitMessage` at this hub from provider `from`.
@@ -97,10 +113,35 @@ impl<S: Store> Provider<S> {
         request: &SubmitMessageRequest,
     ) -> Result<SubmitMessageResponse, HubOpError> {
         let hosted = self
-            .room(room)
-            .await
+            .hosted_room(room)
+            .await?
             .ok_or_else(|| HubOpError::NotHosted(room.clone()))?;
         self.ensure_peer_ca(from).await;
+        let digest: [u8; 32] = sha2::Sha256::digest(request.app_message.as_bytes()).into();
+        let mut attempt = 0;
+        loop {
+            match self.submit_once(from, room, request, &hosted, digest).await {
+                // Another instance committed first (also, maybe, this very message): the
+                // room was reloaded; judge the message again.
+                Err(HubOpError::Failed(ServerError::Contended(_)))
+                    if attempt < CONTENDED_RETRIES =>
+                {
+                    attempt += 1;
+                }
+                r => return r,
+            }
+        }
+    }
+
+    /// One attempt of [`Provider::hub_submit`].
+    async fn submit_once(
+        &self,
+        from: &ProviderDomain,
+        room: &RoomUri,
+        request: &SubmitMessageRequest,
+        hosted: &std::sync::Arc<tokio::sync::Mutex<crate::provider::HostedRoom>>,
+        digest: [u8; 32],
+    ) -> Result<SubmitMessageResponse, HubOpError> {
         let now = now_ms();
         // A message accepted before — a sender retrying after the answer was lost, also
         // across a restart of the hub — gets the first answer again, not a second acceptance
@@ -108,7 +149,6 @@ impl<S: Store> Provider<S> {
         // since), and before the room's lock so that the room's messages do not wait for
         // each other's reads; the same message submitted twice at once is caught under the
         // lock below.
-        let digest: [u8; 32] = sha2::Sha256::digest(request.app_message.as_bytes()).into();
         let sender = request.sending_uri.uri().as_str();
         if let Some(seen) = self
             .store
@@ -128,13 +168,14 @@ impl<S: Store> Provider<S> {
                 outcome: SubmitOutcome::NotAllowed,
             });
         }
-        let mut hosted = hosted.lock_owned().await;
+        let mut hosted = hosted.clone().lock_owned().await;
         let Some(_accepting) = Accepting::start(&self.accepting, room, digest) else {
             // Its first submission is being made durable: the retry gets that answer.
             return Err(HubOpError::Failed(ServerError::Store(
                 "this message is being accepted; retry".into(),
             )));
         };
+        self.refresh(&mut hosted).await?;
         let reply = {
             let trust = self.trust.read().await;
             hosted
@@ -171,11 +212,12 @@ impl<S: Store> Provider<S> {
         request: &GroupInfoRequest,
     ) -> Result<GroupInfoResponse, HubOpError> {
         let hosted = self
-            .room(room)
-            .await
+            .hosted_room(room)
+            .await?
             .ok_or_else(|| HubOpError::NotHosted(room.clone()))?;
         self.ensure_peer_ca(from).await;
-        let hosted = hosted.lock().await;
+        let mut hosted = hosted.lock().await;
+        self.refresh(&mut hosted).await?;
         let trust = self.trust.read().await;
         hosted
             .room

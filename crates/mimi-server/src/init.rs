@@ -35,6 +35,8 @@ pub struct InitOptions {
     pub admin_listen: Option<SocketAddr>,
     /// Peer address overrides.
     pub peers: Vec<(String, String)>,
+    /// PostgreSQL instead of SQLite in `dir` (`database_url`).
+    pub database_url: Option<String>,
     /// Now, UNIX seconds (certificate validity starts an hour earlier).
     pub now_secs: i64,
 }
@@ -164,6 +166,7 @@ pub fn init(opts: &InitOptions) -> Result<PathBuf, ServerError> {
     let file = ConfigFile {
         domain: domain.to_string(),
         data_dir: PathBuf::from("."),
+        database_url: opts.database_url.clone(),
         federation: FederationConfig {
             listen: opts.federation_listen,
             public_url,

@@ -70,6 +70,9 @@ pub struct Provider<S: Store> {
     pub(crate) accepting: std::sync::Mutex<std::collections::HashSet<(String, [u8; 32])>>,
     /// Metrics, served on the admin listener.
     pub metrics: Arc<Metrics>,
+    /// This process's name among the instances of the provider (random at each start):
+    /// the holder of the outbox leases it takes (docs/decisions/0160).
+    pub instance: String,
 }
 
 impl<S: Store> Provider<S> {
@@ -85,14 +88,7 @@ impl<S: Store> Provider<S> {
             .add(&config.domain, keys.client_ca.cert_der())
             .map_err(|e| ServerError::Config(format!("client CA: {e}")))?;
         // Peers' CAs fetched before a restart: the restored rooms' credentials need them.
-        for (domain, pem) in store.peer_cas().await.map_err(store_err)? {
-            let added = ProviderDomain::parse(&domain)
-                .map_err(|e| e.to_string())
-                .and_then(|d| trust.add_pem(&d, &pem).map_err(|e| e.to_string()));
-            if let Err(e) = added {
-                tracing::warn!(%domain, error = %e, "stored peer client CA ignored");
-            }
-        }
+        add_stored_peer_cas(&mut trust, &store).await?;
         let provider = Arc::new(Provider {
             config,
             keys,
@@ -105,6 +101,7 @@ impl<S: Store> Provider<S> {
             streams: crate::wakeups::StreamWakeups::default(),
             accepting: std::sync::Mutex::new(std::collections::HashSet::new()),
             metrics: Arc::new(Metrics::new()),
+            instance: instance_name()?,
         });
         let snapshots = provider.store.load_hub_rooms().await.map_err(store_err)?;
         for snapshot in snapshots {
@@ -185,9 +182,69 @@ impl<S: Store> Provider<S> {
         }
     }
 
-    /// A hosted room, if this provider is its hub.
+    /// A hosted room, if this provider is its hub (`None` also when storage fails: see
+    /// [`Provider::hosted_room`]).
     pub async fn room(&self, room: &RoomUri) -> Option<Arc<Mutex<HostedRoom>>> {
-        self.rooms.lock().await.get(room).cloned()
+        match self.hosted_room(room).await {
+            Ok(hosted) => hosted,
+            Err(e) => {
+                tracing::error!(%room, error = %e, "loading a hosted room");
+                None
+            }
+        }
+    }
+
+    /// A hosted room, if this provider is its hub. With shared storage, a room another
+    /// instance created is loaded on first use (docs/decisions/0160).
+    pub async fn hosted_room(
+        &self,
+        room: &RoomUri,
+    ) -> Result<Option<Arc<Mutex<HostedRoom>>>, ServerError> {
+        if let Some(hosted) = self.rooms.lock().await.get(room) {
+            return Ok(Some(hosted.clone()));
+        }
+        if !self.store.shared() || room.domain() != self.domain() {
+            return Ok(None);
+        }
+        let Some(stored) = self
+            .store
+            .hub_room(room.as_str())
+            .await
+            .map_err(store_err)?
+        else {
+            return Ok(None);
+        };
+        // Its members' credentials may name peers another instance fetched the CAs of.
+        add_stored_peer_cas(&mut *self.trust.write().await, &self.store).await?;
+        let restored = Arc::new(Mutex::new(self.restore(&stored).await?));
+        // Another request may have loaded it meanwhile: keep the first.
+        Ok(Some(
+            self.rooms
+                .lock()
+                .await
+                .entry(room.clone())
+                .or_insert(restored)
+                .clone(),
+        ))
+    }
+
+    /// With shared storage, bring a locked room up to date with what other instances of
+    /// this provider committed (docs/decisions/0160): rebuilt from storage if its stored
+    /// sequence number is ahead of this copy's. A no-op for a store only this process
+    /// writes.
+    pub async fn refresh(&self, hosted: &mut HostedRoom) -> Result<(), ServerError> {
+        if !self.store.shared() {
+            return Ok(());
+        }
+        let room = hosted.room.room().as_str().to_string();
+        let stored = self.store.hub_room_seq(&room).await.map_err(store_err)?;
+        if stored.is_some_and(|seq| seq > hosted.room.seq())
+            && let Some(snapshot) = self.store.hub_room(&room).await.map_err(store_err)?
+        {
+            add_stored_peer_cas(&mut *self.trust.write().await, &self.store).await?;
+            *hosted = self.restore(&snapshot).await?;
+        }
+        Ok(())
     }
 
     /// Start hosting a new room (already checked by [`HubRoom::create`]) and persist it.
@@ -262,8 +319,19 @@ impl<S: Store> Provider<S> {
             }
             Err(e) => {
                 self.reload(hosted, &event.room, &e).await;
-                Err(store_err(e))
+                Err(self.commit_err(e))
             }
+        }
+    }
+
+    /// A failed commit as a server error: with shared storage, a conflict means another
+    /// instance committed to the room first ([`ServerError::Contended`], retried).
+    fn commit_err(&self, e: mimi_store::StoreError) -> ServerError {
+        match e {
+            mimi_store::StoreError::Conflict(why) if self.store.shared() => {
+                ServerError::Contended(why)
+            }
+            e => store_err(e),
         }
     }
 
@@ -275,14 +343,34 @@ impl<S: Store> Provider<S> {
     /// resolves once the write is durable. On failure the room is locked again and rebuilt
     /// from storage (every message accepted after this one fails too: the store's sequence
     /// check refuses them) and the error is returned; the caller answers 5xx.
+    ///
+    /// With shared storage the room stays locked until the write is durable: another
+    /// instance may commit to the room meanwhile, and a message queued behind a refused one
+    /// could otherwise land on the other instance's event (docs/decisions/0160).
     pub async fn persist_message(
         &self,
-        hosted: tokio::sync::OwnedMutexGuard<HostedRoom>,
+        mut hosted: tokio::sync::OwnedMutexGuard<HostedRoom>,
         accepted: &Accepted,
         submission: HubSubmission,
         forget_before_ms: u64,
     ) -> Result<(), ServerError> {
         let event = self.hub_event(&hosted, "message", accepted, submission.accepted_ms, false)?;
+        if self.store.shared() {
+            let committed = self
+                .store
+                .commit_hub_submission(&event, &submission, forget_before_ms)
+                .await;
+            return match committed {
+                Ok(recipients) => {
+                    self.committed(&event, &recipients);
+                    Ok(())
+                }
+                Err(e) => {
+                    self.reload(&mut hosted, &event.room, &e).await;
+                    Err(self.commit_err(e))
+                }
+            };
+        }
         let store = self.store.clone();
         let mut commit = Box::pin(async move {
             let r = store
@@ -311,7 +399,7 @@ impl<S: Store> Provider<S> {
             Err(e) => {
                 let mut hosted = room_lock.lock().await;
                 self.reload(&mut hosted, &event.room, &e).await;
-                Err(store_err(e))
+                Err(self.commit_err(e))
             }
         }
     }
@@ -374,7 +462,11 @@ impl<S: Store> Provider<S> {
     /// An accepted event could not be stored: rebuild the room from storage, so it forgets
     /// what storage does not have.
     async fn reload(&self, hosted: &mut HostedRoom, room: &str, error: &mimi_store::StoreError) {
-        tracing::error!(%room, %error, "could not persist an accepted event; reloading the room");
+        if self.store.shared() && matches!(error, mimi_store::StoreError::Conflict(_)) {
+            tracing::info!(%room, %error, "another instance committed to the room first; reloading it");
+        } else {
+            tracing::error!(%room, %error, "could not persist an accepted event; reloading the room");
+        }
         if let Ok(Some(stored)) = self.store.hub_room(room).await
             && let Ok(restored) = self.restore(&stored).await
         {
@@ -425,6 +517,35 @@ fn snapshot(hosted: &HostedRoom) -> Result<HubRoomSnapshot, ServerError> {
             .map(|(m, t)| (m.as_bytes().to_vec(), t))
             .collect(),
     })
+}
+
+/// Trust the peers' client CAs in storage that `trust` lacks: fetched before a restart, or
+/// by another instance sharing the store (a room it changed may name their users).
+async fn add_stored_peer_cas<S: Store>(
+    trust: &mut TrustStore,
+    store: &S,
+) -> Result<(), ServerError> {
+    for (domain, pem) in store.peer_cas().await.map_err(store_err)? {
+        let added = ProviderDomain::parse(&domain)
+            .map_err(|e| e.to_string())
+            .and_then(|d| {
+                if trust.get(&d).is_some() {
+                    return Ok(());
+                }
+                trust.add_pem(&d, &pem).map_err(|e| e.to_string())
+            });
+        if let Err(e) = added {
+            tracing::warn!(%domain, error = %e, "stored peer client CA ignored");
+        }
+    }
+    Ok(())
+}
+
+/// A random name for this process among the instances of a provider.
+fn instance_name() -> Result<String, ServerError> {
+    let mut b = [0u8; 8];
+    getrandom::fill(&mut b).map_err(|e| ServerError::Keys(format!("random instance name: {e}")))?;
+    Ok(hex::encode(b))
 }
 
 /// A storage failure as a server error.

@@ -5,24 +5,24 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mimi_store::{SqliteStore, Store};
+use mimi_store::{AnyStore, PgStore, SqliteStore, Store, StoreWake};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::config::Config;
+use crate::config::{Config, Database};
 use crate::error::ServerError;
 use crate::federation::client::FederationClient;
 use crate::federation::routes;
 use crate::keys::ProviderKeys;
 use crate::limits::Limiters;
 use crate::listener::ListenerOptions;
-use crate::provider::Provider;
+use crate::provider::{Provider, store_err};
 use crate::tls::FederationTls;
 
 /// A running provider: its state and the addresses it listens on.
 pub struct Running {
     /// The provider's shared state.
-    pub provider: Arc<Provider<SqliteStore>>,
+    pub provider: Arc<Provider<AnyStore>>,
     /// The federation listener's address.
     pub federation_addr: std::net::SocketAddr,
     /// The client API listener's address (plain HTTP).
@@ -43,9 +43,7 @@ pub async fn start(
     let keys = ProviderKeys::load(&config)?;
     let tls = FederationTls::load(&config)?;
     std::fs::create_dir_all(config.path(std::path::Path::new("")))?;
-    let store = SqliteStore::open(&config.database_path())
-        .await
-        .map_err(|e| ServerError::Store(e.to_string()))?;
+    let store = open_store(&config).await?;
     let client = FederationClient::new(
         config.domain.clone(),
         tls.client.clone(),
@@ -69,6 +67,14 @@ pub async fn start(
     let metrics = provider.metrics.clone();
 
     let (stop_tx, stop_rx) = watch::channel(false);
+    let wakes = match provider.store.wakes().await.map_err(store_err)? {
+        Some(wakes) => Some(tokio::spawn(forward_wakes(
+            provider.clone(),
+            wakes,
+            stop_rx.clone(),
+        ))),
+        None => None,
+    };
     let delivery = tokio::spawn(crate::delivery::run(provider.clone(), stop_rx.clone()));
     let housekeeping = tokio::spawn(housekeeping(provider.clone(), stop_rx.clone()));
     let mut listeners = vec![tokio::spawn(crate::listener::serve(
@@ -105,6 +111,9 @@ pub async fn start(
         }
         let _ = delivery.await;
         let _ = housekeeping.await;
+        if let Some(wakes) = wakes {
+            let _ = wakes.await;
+        }
         // Everything that wrote is done: checkpoint and close the database.
         store_owner.store.close().await;
         tracing::info!(domain = %store_owner.domain(), "provider stopped");
@@ -116,6 +125,49 @@ pub async fn start(
         admin_addr,
         done,
     })
+}
+
+/// Open the configured store: the SQLite file in the data directory, or PostgreSQL.
+async fn open_store(config: &Config) -> Result<AnyStore, ServerError> {
+    Ok(match config.database() {
+        Database::Sqlite(path) => SqliteStore::open(&path).await.map_err(store_err)?.into(),
+        Database::Postgres(url) => PgStore::connect(&url).await.map_err(store_err)?.into(),
+    })
+}
+
+/// Wake this instance's event streams and delivery workers for what other instances
+/// sharing the store commit (docs/decisions/0160), until shutdown.
+async fn forward_wakes<S: Store>(
+    provider: Arc<Provider<S>>,
+    mut wakes: tokio::sync::mpsc::Receiver<StoreWake>,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        let wake = tokio::select! {
+            wake = wakes.recv() => wake,
+            _ = stop.wait_for(|s| *s) => return,
+        };
+        match wake {
+            Some(StoreWake::Clients(clients)) => {
+                provider.streams.wake(clients.iter().map(String::as_str));
+            }
+            Some(StoreWake::Destinations(destinations)) => {
+                provider
+                    .outbox_ready
+                    .wake(destinations.iter().map(String::as_str));
+            }
+            Some(StoreWake::All) => {
+                provider.streams.wake_all();
+                match provider.store.outbox_backlog().await {
+                    Ok(backlog) => provider
+                        .outbox_ready
+                        .wake(backlog.iter().map(|b| b.destination.as_str())),
+                    Err(e) => tracing::warn!(error = %e, "reading the outbox backlog"),
+                }
+            }
+            None => return,
+        }
+    }
 }
 
 /// Bind a listener, naming the configuration key in the error.

@@ -32,6 +32,15 @@ impl StreamWakeups {
         n
     }
 
+    /// Anything may have been committed (another instance's notifications were missed):
+    /// wake every waiting stream.
+    pub fn wake_all(&self) {
+        let clients_map = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+        for n in clients_map.values().filter_map(Weak::upgrade) {
+            n.notify_waiters();
+        }
+    }
+
     /// Deliveries to these clients were committed: wake their waiting streams.
     pub fn wake<'a>(&self, clients: impl IntoIterator<Item = &'a str>) {
         let clients_map = self.clients.lock().unwrap_or_else(|p| p.into_inner());

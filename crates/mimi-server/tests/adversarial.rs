@@ -83,6 +83,7 @@ fn minted_identity(net: &Net, tag: &str, d: &str, ca_dir: &Path) -> Arc<ClientCo
         client_listen: "127.0.0.1:9".parse().expect("addr"),
         admin_listen: None,
         peers: vec![],
+        database_url: None,
         now_secs: (mimi_server::provider::now_ms() / 1000) as i64,
     })
     .expect("init");

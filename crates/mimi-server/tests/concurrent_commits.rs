@@ -18,7 +18,7 @@ async fn exactly_one_commit_wins_each_epoch_and_the_loser_recovers() {
     let c = net.provider("c.example").clone();
     let start = net.client("alice").epoch(&room).expect("epoch");
     let a = net.provider("a.example").clone();
-    let hub_seq = |a: std::sync::Arc<mimi_server::provider::Provider<mimi_store::SqliteStore>>,
+    let hub_seq = |a: std::sync::Arc<mimi_server::provider::Provider<mimi_store::AnyStore>>,
                    room: String| async move {
         use mimi_store::Store;
         a.store

@@ -16,8 +16,11 @@ use std::time::{Duration, Instant};
 use mimi_faults::{Direction, FaultProxy};
 use mimi_store::Store;
 use mimi_types::id::RoomUri;
-use mimi_types::wire::{SubmitMessageRequest, SubmitOutcome};
-use support::{Net, Received, assert_converged, eventually, metric, three_party};
+use mimi_types::wire::SubmitOutcome;
+use support::{
+    Net, Received, assert_converged, assert_exactly_once, drained, encrypt, eventually,
+    expectations, metric, send, three_party,
+};
 
 /// Messages accepted by the hub while the follower is away (the figure).
 const WHILE_DOWN: usize = 1000;
@@ -26,95 +29,11 @@ const CUT_ROUNDS: usize = 20;
 /// Bound on every wait for deliveries (the hub's backoff is capped at 60 s).
 const CONVERGE: Duration = Duration::from_secs(120);
 
-const NAMES: [&str; 3] = ["alice", "bob", "cathy"];
-
-/// A 16-byte salt that makes each message's content unique.
-fn salt(n: usize) -> [u8; 16] {
-    let mut s = [0u8; 16];
-    s[..8].copy_from_slice(&(n as u64).to_be_bytes());
-    s
-}
-
-/// `name` encrypts `text` for the room (not yet submitted).
-fn encrypt(
-    net: &mut Net,
-    name: &str,
-    room: &RoomUri,
-    n: usize,
-    text: &str,
-) -> SubmitMessageRequest {
-    net.client(name)
-        .send_text(room, salt(n), text, None)
-        .expect("encrypt")
-}
-
-/// `name` sends `text` through its provider; the hub must accept it.
-async fn send(net: &mut Net, name: &str, room: &RoomUri, n: usize, text: &str) {
-    let request = encrypt(net, name, room, n, text);
-    let p = net.provider_of(name);
-    let outcome = p.client_submit(room, &request).await.expect("submit");
-    assert!(
-        matches!(outcome.outcome, SubmitOutcome::Accepted { .. }),
-        "{outcome:?}"
-    );
-}
-
-/// Wait until no provider has queued deliveries.
-async fn drained(net: &Net) {
-    eventually("every outbox drained", CONVERGE, || async {
-        for node in net.nodes.values() {
-            if let Some(r) = &node.running
-                && !r
-                    .provider
-                    .store
-                    .outbox_backlog()
-                    .await
-                    .expect("backlog")
-                    .is_empty()
-            {
-                return false;
-            }
-        }
-        true
-    })
-    .await;
-}
+const NAMES: [&str; 3] = support::THREE;
 
 /// Every client reads and processes its stream.
 async fn receive_all(net: &mut Net, room: &RoomUri, got: &mut BTreeMap<&'static str, Received>) {
     net.receive_many(&NAMES, room, got).await;
-}
-
-/// Exactly once: each client decrypted exactly `expected` (its own messages excluded) and
-/// saw no duplicate and no failure.
-fn assert_exactly_once(
-    got: &BTreeMap<&'static str, Received>,
-    expected: &BTreeMap<&'static str, Vec<String>>,
-) {
-    for name in NAMES {
-        let r = &got[name];
-        assert_eq!(r.duplicates, 0, "{name} saw duplicates");
-        assert!(r.failures.is_empty(), "{name} failed: {:?}", r.failures);
-        assert_eq!(
-            r.texts, expected[name],
-            "{name} got each message once, in order"
-        );
-    }
-}
-
-/// The texts each client should have decrypted: everything but what it sent itself.
-fn expectations(log: &[(&'static str, String)]) -> BTreeMap<&'static str, Vec<String>> {
-    NAMES
-        .iter()
-        .map(|&name| {
-            let texts = log
-                .iter()
-                .filter(|(from, _)| *from != name)
-                .map(|(_, t)| t.clone())
-                .collect();
-            (name, texts)
-        })
-        .collect()
 }
 
 /// Redeliveries a provider acknowledged without delivering them again (from `hub`).
@@ -136,7 +55,7 @@ async fn warm_up(
 ) {
     send(net, "cathy", room, 0, "warm-up").await;
     log.push(("cathy", "warm-up".into()));
-    drained(net).await;
+    drained(net, CONVERGE).await;
     receive_all(net, room, got).await;
 }
 
@@ -171,7 +90,7 @@ async fn follower_down_for_1000_messages_then_back() {
 
     to_b.up().await.expect("up");
     let back = Instant::now();
-    drained(&net).await;
+    drained(&net, CONVERGE).await;
     let converged = back.elapsed();
     let processing = Instant::now();
     receive_all(&mut net, &room, &mut got).await;
@@ -225,7 +144,7 @@ async fn notify_cut_mid_response_and_mid_request() {
             let text = format!("notify {what} cut #{n:02}");
             send(&mut net, "cathy", &room, n, &text).await;
             log.push(("cathy", text));
-            drained(&net).await;
+            drained(&net, CONVERGE).await;
         }
     }
     let elapsed = started.elapsed();
@@ -271,7 +190,7 @@ async fn submit_cut_mid_response_and_mid_request_then_retried() {
     warm_up(&mut net, &room, &mut log, &mut got).await;
     send(&mut net, "bob", &room, 1, "bob warms up").await;
     log.push(("bob", "bob warms up".into()));
-    drained(&net).await;
+    drained(&net, CONVERGE).await;
     let a = net.provider("a.example").clone();
     let b = net.provider("b.example").clone();
     let seq = async || {
@@ -324,7 +243,7 @@ async fn submit_cut_mid_response_and_mid_request_then_retried() {
             log.push(("bob", text));
         }
     }
-    drained(&net).await;
+    drained(&net, CONVERGE).await;
     let elapsed = started.elapsed();
     assert_eq!(
         seq().await - first_seq,
@@ -373,9 +292,9 @@ async fn permanently_refused_notify_is_dead_lettered_and_the_queue_moves_on() {
     send(&mut net, "cathy", &room, 2, &big).await;
     send(&mut net, "cathy", &room, 3, "after the large one").await;
     to_b.up().await.expect("up");
-    drained(&net).await;
+    drained(&net, CONVERGE).await;
     send(&mut net, "cathy", &room, 4, "later").await;
-    drained(&net).await;
+    drained(&net, CONVERGE).await;
 
     let a = net.provider("a.example").clone();
     let dead = a

@@ -138,7 +138,10 @@ mod tests {
         let cases = [
             ("postgres://u@h:5432/postgres", "postgres://u@h:5432/x"),
             ("postgres://u@h", "postgres://u@h/x"),
-            ("postgresql://h/db?sslmode=disable", "postgresql://h/x?sslmode=disable"),
+            (
+                "postgresql://h/db?sslmode=disable",
+                "postgresql://h/x?sslmode=disable",
+            ),
         ];
         for (url, want) in cases {
             assert_eq!(with_database(url, "x").unwrap(), want);

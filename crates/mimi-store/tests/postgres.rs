@@ -47,7 +47,9 @@ impl Databases {
 
     /// The URL of a new, empty database.
     async fn fresh_url(&self) -> String {
-        let db = ScratchDatabase::create(&self.admin, "mimi_t").await.unwrap();
+        let db = ScratchDatabase::create(&self.admin, "mimi_t")
+            .await
+            .unwrap();
         let url = db.url().to_string();
         self.created.lock().unwrap().push(db);
         url
@@ -582,18 +584,32 @@ async fn one_holder_per_outbox_lease() {
     assert!(a.shared() && b.shared());
     let lease = |s: &PgStore, holder: &'static str, now: u64, until: u64| {
         let s = s.clone();
-        async move { s.outbox_lease("b.example", holder, now, until).await.unwrap() }
+        async move {
+            s.outbox_lease("b.example", holder, now, until)
+                .await
+                .unwrap()
+        }
     };
     assert!(lease(&a, "one", 1_000, 16_000).await, "free: taken");
     assert!(!lease(&b, "two", 2_000, 17_000).await, "held by one");
-    assert!(lease(&a, "one", 3_000, 18_000).await, "renewed by its holder");
+    assert!(
+        lease(&a, "one", 3_000, 18_000).await,
+        "renewed by its holder"
+    );
     assert!(!lease(&b, "two", 17_999, 32_999).await, "held until 18,000");
-    assert!(lease(&b, "two", 18_000, 33_000).await, "expired: taken over");
+    assert!(
+        lease(&b, "two", 18_000, 33_000).await,
+        "expired: taken over"
+    );
     assert!(!lease(&a, "one", 19_000, 34_000).await, "now two's");
     assert!(lease(&b, "two", 20_000, 20_000).await, "given up");
     assert!(lease(&a, "one", 20_001, 35_000).await, "free again");
     // Leases are per destination.
-    assert!(b.outbox_lease("c.example", "two", 20_002, 35_000).await.unwrap());
+    assert!(
+        b.outbox_lease("c.example", "two", 20_002, 35_000)
+            .await
+            .unwrap()
+    );
 }
 
 /// A commit through one handle reaches the other's listener once committed: the clients it

@@ -193,6 +193,7 @@ fn start_self(
                 args.listen_d.to_string(),
             ),
         ],
+        database_url: None,
         now_secs: mimi_conformance::ctx::now_secs(),
     })?;
     // The suite is one fast peer: lift the per-peer request rate so that the run measures

@@ -133,6 +133,7 @@ async fn start_providers(dir: &std::path::Path) -> Result<BTreeMap<String, Node>
             client_listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             admin_listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
             peers,
+            database_url: None,
             now_secs,
         })?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -36,6 +36,10 @@ pub struct InitArgs {
     /// Reach a peer at this address instead of resolving its domain: `b.example=127.0.0.1:9443`.
     #[arg(long = "peer", value_name = "DOMAIN=HOST:PORT")]
     peers: Vec<String>,
+    /// Keep the provider's data in this PostgreSQL database (`postgres://user@host/db`)
+    /// instead of SQLite in the directory; several `mimi serve` instances can share it.
+    #[arg(long)]
+    database_url: Option<String>,
 }
 
 /// `mimi serve`.
@@ -44,6 +48,16 @@ pub struct ServeArgs {
     /// The configuration file `mimi init` wrote.
     #[arg(long, short)]
     config: PathBuf,
+    /// Listen for peers here instead of the configuration's `federation.listen` (another
+    /// instance of the provider on the same host, docs/operating.md).
+    #[arg(long)]
+    federation_listen: Option<SocketAddr>,
+    /// Listen for clients here instead of the configuration's `client_api.listen`.
+    #[arg(long)]
+    client_listen: Option<SocketAddr>,
+    /// Serve `/metrics` and `/healthz` here instead of the configuration's `admin.listen`.
+    #[arg(long)]
+    admin_listen: Option<SocketAddr>,
 }
 
 /// Run `mimi init`.
@@ -66,6 +80,7 @@ pub fn run_init(args: InitArgs) -> Result<(), CliError> {
         client_listen: args.client_listen,
         admin_listen: Some(args.admin_listen),
         peers,
+        database_url: args.database_url,
         now_secs,
     })?;
     // Check what was written the way `mimi serve` will.
@@ -78,7 +93,16 @@ pub fn run_init(args: InitArgs) -> Result<(), CliError> {
 /// Run `mimi serve` until SIGTERM or Ctrl-C; in-flight requests finish first.
 pub fn run_serve(args: ServeArgs) -> Result<(), CliError> {
     crate::logging::init();
-    let config = Config::load(&args.config)?;
+    let mut config = Config::load(&args.config)?;
+    if let Some(listen) = args.federation_listen {
+        config.file.federation.listen = listen;
+    }
+    if let Some(listen) = args.client_listen {
+        config.file.client_api.listen = listen;
+    }
+    if let Some(listen) = args.admin_listen {
+        config.file.admin = Some(mimi_server::config::AdminConfig { listen });
+    }
     let runtime = tokio::runtime::Runtime::new().map_err(CliError::Runtime)?;
     runtime.block_on(async {
         let running = mimi_server::serve::start(config, shutdown_signal()).await?;

@@ -12,23 +12,16 @@
 
 mod support;
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use mimi_client::remote::fanout;
-use mimi_client::{ClientEvent, MimiClient, RemoteApi};
-use mimi_room::policy::{PolicyState, Preset};
-use mimi_types::id::{GroupUri, RoomUri};
-use mimi_types::wire::{
-    ClientMaterial, FanoutPayload, KeyPackage, SubmitMessageRequest, SubmitMessageResponse,
-    SubmitOutcome, UpdateOutcome,
-};
+use mimi_types::wire::{SubmitMessageRequest, SubmitOutcome};
+use support::devices::{BOUND, Dev, Submitted, create_room, submit_until_answered, until};
 use support::process::ServeProcess;
 use support::{TempDir, free_port};
 
-const PASSWORD: &str = "a long enough password";
 /// Messages in the burst.
 const BURST: usize = 200;
 /// Submissions in flight at once (below OpenMLS's out-of-order tolerance of 5 generations).
@@ -39,156 +32,6 @@ const DEAD_FOR: Duration = Duration::from_millis(500);
 /// acknowledged, so that runs kill the hub at different points of a request: before its
 /// commit, between its commit and its answer, after its answer.
 const KILL_JITTER_MS: u64 = 50;
-/// Bound on every wait.
-const BOUND: Duration = Duration::from_secs(60);
-
-/// One device, over the client API, with what it received.
-struct Dev {
-    api: RemoteApi,
-    mimi: MimiClient,
-    device: String,
-    cursor: u64,
-    /// Application messages seen on the stream (MLS message bytes).
-    seen: HashSet<Vec<u8>>,
-    /// Application messages that came a second time.
-    duplicates: usize,
-    texts: Vec<String>,
-    failures: Vec<String>,
-    joined: bool,
-}
-
-impl Dev {
-    /// Register `name` at the provider at `url`, log in, certify `device`, publish
-    /// KeyPackages.
-    async fn register(url: &str, name: &str, device: &str) -> Dev {
-        let mut api = RemoteApi::new(url).expect("api");
-        api.register(name, PASSWORD, name).await.expect("register");
-        let login = api.login(name, PASSWORD).await.expect("login");
-        let signer = MimiClient::new_signer().expect("signer");
-        let (client_uri, credential) = api
-            .register_device(device, signer.public())
-            .await
-            .expect("device");
-        let mimi =
-            MimiClient::from_parts(client_uri, login.user_uri, signer, credential).expect("client");
-        let kps = mimi.key_packages(5, false).expect("key packages");
-        api.publish_key_packages(device, &kps)
-            .await
-            .expect("publish");
-        Dev {
-            api,
-            mimi,
-            device: device.to_string(),
-            cursor: 0,
-            seen: HashSet::new(),
-            duplicates: 0,
-            texts: Vec::new(),
-            failures: Vec::new(),
-            joined: false,
-        }
-    }
-
-    /// Process every event the provider holds for this device.
-    async fn sync(&mut self) {
-        loop {
-            let batch = self
-                .api
-                .events(&self.device, self.cursor, Some(500), None)
-                .await
-                .expect("events");
-            if batch.events.is_empty() {
-                return;
-            }
-            for e in batch.events {
-                assert_eq!(e.cursor, self.cursor + 1, "a gap in the stream");
-                self.cursor = e.cursor;
-                let message = fanout(&e).expect("fanout");
-                if let FanoutPayload::Application { message: m, .. } = &message.payload
-                    && !self.seen.insert(m.as_bytes().to_vec())
-                {
-                    self.duplicates += 1;
-                }
-                match self.mimi.process(&e.room, &message) {
-                    Ok(events) => {
-                        for ev in events {
-                            match ev {
-                                ClientEvent::Message { content, .. } => {
-                                    self.texts.push(mimi_content::render_text(&content));
-                                }
-                                ClientEvent::Joined { .. } => self.joined = true,
-                                _ => {}
-                            }
-                        }
-                    }
-                    Err(err) => self.failures.push(err.to_string()),
-                }
-            }
-        }
-    }
-}
-
-fn kps(r: &mimi_types::wire::KeyMaterialResponse) -> Vec<KeyPackage> {
-    r.clients
-        .iter()
-        .filter_map(|c| match &c.material {
-            ClientMaterial::Success(kp) => Some(kp.clone()),
-            _ => None,
-        })
-        .collect()
-}
-
-/// Poll until `done` (bounded).
-async fn until(what: &str, mut done: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + BOUND;
-    while !done().await {
-        assert!(Instant::now() < deadline, "never: {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// What became of one submission.
-struct Submitted {
-    index: usize,
-    /// The first attempt got a 2xx.
-    first_ok: bool,
-    attempts: u32,
-    answer: SubmitMessageResponse,
-}
-
-/// Submit `request` until the provider answers 2xx (bounded): what a client does when it
-/// cannot know whether the hub accepted a message.
-async fn submit_until_answered(
-    api: RemoteApi,
-    room: RoomUri,
-    device: String,
-    index: usize,
-    request: SubmitMessageRequest,
-    acknowledged: Arc<AtomicUsize>,
-) -> Submitted {
-    let deadline = Instant::now() + BOUND;
-    let mut attempts = 0;
-    loop {
-        attempts += 1;
-        match api.submit(&room, &device, &request).await {
-            Ok(answer) => {
-                if matches!(answer.outcome, SubmitOutcome::Accepted { .. }) {
-                    acknowledged.fetch_add(1, Ordering::SeqCst);
-                }
-                return Submitted {
-                    index,
-                    first_ok: attempts == 1,
-                    attempts,
-                    answer,
-                };
-            }
-            Err(e) => {
-                assert!(Instant::now() < deadline, "message {index}: no answer: {e}");
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hub_killed_mid_burst_then_restarted() {
     let dir = TempDir::new("kill9");
@@ -202,62 +45,7 @@ async fn hub_killed_mid_burst_then_restarted() {
     let mut bert = Dev::register(&b.client_url(), "bert", "tablet").await;
 
     // alice's room at her provider; she adds bob and bert.
-    let preset = Preset::CooperativelyAdministered;
-    let hub = alice.api.hub().await.expect("hub");
-    let room = RoomUri::parse("mimi://a.example/r/burst").expect("room");
-    let group = GroupUri::parse("mimi://a.example/g/burst").expect("group");
-    let policy = PolicyState::new_room(preset, alice.mimi.user()).expect("policy");
-    let info = alice
-        .mimi
-        .create_room(
-            room.clone(),
-            &group,
-            hub.external_sender,
-            Some(hub.franking_agent),
-            &policy,
-        )
-        .expect("group");
-    alice
-        .api
-        .create_room(
-            "burst",
-            preset.name(),
-            "laptop",
-            &info.group_info,
-            &info.ratchet_tree,
-        )
-        .await
-        .expect("create room");
-    let mut additions = Vec::new();
-    for dev in [&bob, &bert] {
-        let request = alice
-            .mimi
-            .key_material_request(dev.mimi.user_uri(), &room)
-            .expect("request");
-        let response = alice
-            .api
-            .key_material(&room, &request)
-            .await
-            .expect("key material");
-        additions.push((dev.mimi.user(), preset.member_role(), kps(&response)));
-    }
-    let commit = alice.mimi.add_users(&room, &additions).expect("commit");
-    let outcome = alice
-        .api
-        .update(&room, "laptop", &commit)
-        .await
-        .expect("update");
-    assert!(
-        matches!(outcome.outcome, UpdateOutcome::Success { .. }),
-        "{outcome:?}"
-    );
-    until("bob and bert joined", async || {
-        for d in [&mut alice, &mut bob, &mut bert] {
-            d.sync().await;
-        }
-        bob.joined && bert.joined
-    })
-    .await;
+    let room = create_room(&mut alice, "burst", &mut [&mut bob, &mut bert]).await;
 
     // The burst, encrypted in order; IN_FLIGHT at a time, each until answered.
     let requests: Vec<SubmitMessageRequest> = (0..BURST)
@@ -302,7 +90,7 @@ async fn hub_killed_mid_burst_then_restarted() {
         let mut lanes = tokio::task::JoinSet::new();
         for (k, request) in chunk.iter().enumerate() {
             lanes.spawn(submit_until_answered(
-                bob.api.clone(),
+                vec![bob.api.clone()],
                 room.clone(),
                 bob.device.clone(),
                 round * IN_FLIGHT + k,

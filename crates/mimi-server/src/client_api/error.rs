@@ -153,7 +153,7 @@ impl From<ServerError> for ApiError {
                 StatusCode::BAD_GATEWAY,
                 format!("provider {peer} could not be reached: {reason}"),
             ),
-            ServerError::Store(why) => Self::unavailable(why),
+            ServerError::Store(why) | ServerError::Contended(why) => Self::unavailable(why),
             e @ (ServerError::Config(_)
             | ServerError::Tls(_)
             | ServerError::Io(_)

@@ -227,7 +227,10 @@ async fn report_abuse<S: Store>(
         return reject(StatusCode::NOT_FOUND, format!("{room} is not hosted here"));
     };
     {
-        let hosted = hosted.lock().await;
+        let mut hosted = hosted.lock().await;
+        if let Err(e) = p.refresh(&mut hosted).await {
+            return reject(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
+        }
         let trust = p.trust.read().await;
         let ctx = HubContext {
             hub: &p.keys.hub,
@@ -418,7 +421,10 @@ async fn key_material<S: Store>(
         // protocol-06 §5.2: the KeyPackages are for adding the target to this room, so only
         // a participant of the room may have them relayed (docs/decisions/0053).
         {
-            let hosted = hosted.lock().await;
+            let mut hosted = hosted.lock().await;
+            if let Err(e) = p.refresh(&mut hosted).await {
+                return reject(StatusCode::SERVICE_UNAVAILABLE, e.to_string());
+            }
             let policy = hosted.room.effective_policy();
             let requester = request.requesting_user.uri();
             if !policy.is_participant(requester) || policy.is_banned(requester) {

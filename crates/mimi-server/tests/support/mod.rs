@@ -14,7 +14,7 @@ use mimi_server::config::{Config, ConfigFile};
 use mimi_server::init::{InitOptions, init};
 use mimi_server::provider::Provider;
 use mimi_server::serve::{Running, start};
-use mimi_store::{SqliteStore, Store};
+use mimi_store::{AnyStore, Store};
 use mimi_types::id::{ProviderDomain, RoomUri};
 #[allow(unused_imports)]
 use mimi_types::wire::WireMessage as _;
@@ -71,7 +71,7 @@ pub struct Node {
 }
 
 impl Node {
-    pub fn provider(&self) -> &Arc<Provider<SqliteStore>> {
+    pub fn provider(&self) -> &Arc<Provider<AnyStore>> {
         &self.running.as_ref().expect("running").provider
     }
 }
@@ -125,6 +125,7 @@ impl Net {
                 client_listen: "127.0.0.1:0".parse().expect("addr"),
                 admin_listen: Some("127.0.0.1:0".parse().expect("addr")),
                 peers,
+                database_url: None,
                 now_secs: (mimi_server::provider::now_ms() / 1000) as i64,
             })
             .expect("init");
@@ -192,7 +193,7 @@ impl Net {
         }
     }
 
-    pub fn provider(&self, d: &str) -> &Arc<Provider<SqliteStore>> {
+    pub fn provider(&self, d: &str) -> &Arc<Provider<AnyStore>> {
         self.nodes[d].provider()
     }
 
@@ -249,7 +250,7 @@ impl Net {
         &mut self.clients.get_mut(name).expect("client").mimi
     }
 
-    pub fn provider_of(&self, name: &str) -> Arc<Provider<SqliteStore>> {
+    pub fn provider_of(&self, name: &str) -> Arc<Provider<AnyStore>> {
         self.provider(&self.clients[name].domain).clone()
     }
 
@@ -379,7 +380,11 @@ pub async fn alice_hosts(net: &mut Net, id: &str) -> RoomUri {
 }
 
 pub async fn three_party() -> (Net, RoomUri) {
-    let mut net = Net::start(&["a.example", "b.example", "c.example"]).await;
+    three_party_in(Net::start(&["a.example", "b.example", "c.example"]).await).await
+}
+
+/// [`three_party`] on running providers a.example, b.example and c.example.
+pub async fn three_party_in(mut net: Net) -> (Net, RoomUri) {
     net.add_user("alice", "a.example").await;
     net.add_user("bob", "b.example").await;
     net.add_user("cathy", "c.example").await;
@@ -745,7 +750,9 @@ pub async fn assert_converged(net: &Net, room: &RoomUri, names: &[&str]) {
         .expect("stored room")
         .expect("hosted");
     let hosted = hub.room(room).await.expect("hosted in memory");
-    let hosted = hosted.lock().await;
+    let mut hosted = hosted.lock().await;
+    // With shared storage, the copy as the next request would see it.
+    hub.refresh(&mut hosted).await.expect("refresh");
     let r = &hosted.room;
     assert_eq!(stored.seq, r.seq(), "stored and in-memory sequence");
     let tree = r.ratchet_tree().expect("tree").into_bytes();
@@ -772,9 +779,167 @@ pub async fn assert_converged(net: &Net, room: &RoomUri, names: &[&str]) {
 }
 
 /// The value of a counter in a provider's rendered metrics (0 if absent).
-pub async fn metric(p: &Provider<SqliteStore>, series: &str) -> u64 {
+pub async fn metric(p: &Provider<AnyStore>, series: &str) -> u64 {
     let text = p.metrics.render(&p.store).await.expect("metrics");
     text.lines()
         .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
         .unwrap_or(0)
+}
+
+// ---- PostgreSQL and several instances of one provider ----
+
+/// A fresh PostgreSQL database for one test, dropped at the end. Tests that need
+/// PostgreSQL read the server's URL from `MIMI_TEST_POSTGRES_URL` (`.ci/run` sets it);
+/// without it they pass without running (plain `cargo test` needs no PostgreSQL).
+pub async fn fresh_database(tag: &str) -> Option<mimi_store::ScratchDatabase> {
+    let Ok(admin) = std::env::var("MIMI_TEST_POSTGRES_URL") else {
+        eprintln!("MIMI_TEST_POSTGRES_URL not set: skipping this PostgreSQL test");
+        return None;
+    };
+    Some(
+        mimi_store::ScratchDatabase::create(&admin, &format!("mimi_{tag}"))
+            .await
+            .expect("create a fresh database"),
+    )
+}
+
+/// Another instance of a provider: the same configuration, keys and database, its own
+/// listeners (on any free port).
+pub struct Instance {
+    pub running: Running,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Instance {
+    pub fn provider(&self) -> &Arc<Provider<AnyStore>> {
+        &self.running.provider
+    }
+
+    /// Stop it gracefully and wait until it has stopped.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        tokio::time::timeout(Duration::from_secs(10), self.running.done)
+            .await
+            .expect("graceful shutdown took too long")
+            .expect("join");
+    }
+}
+
+impl Net {
+    /// Start another instance of provider `d` (it must keep its data in PostgreSQL).
+    pub async fn start_instance(&self, d: &str) -> Instance {
+        let mut config = Config::load(&self.nodes[d].config_path).expect("config");
+        assert!(
+            config.file.database_url.is_some(),
+            "{d} must use PostgreSQL"
+        );
+        config.file.federation.listen = "127.0.0.1:0".parse().expect("addr");
+        config.file.client_api.listen = "127.0.0.1:0".parse().expect("addr");
+        if let Some(admin) = &mut config.file.admin {
+            admin.listen = "127.0.0.1:0".parse().expect("addr");
+        }
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let running = start(config, async move {
+            let _ = rx.await;
+        })
+        .await
+        .expect("start another instance");
+        Instance {
+            running,
+            stop: Some(tx),
+        }
+    }
+}
+
+// ---- sending and counting in the three-party room ----
+
+use mimi_types::wire::{SubmitMessageRequest, SubmitOutcome};
+
+/// The clients of [`three_party`].
+pub const THREE: [&str; 3] = ["alice", "bob", "cathy"];
+
+/// A 16-byte salt that makes each message's content unique.
+pub fn salt(n: usize) -> [u8; 16] {
+    let mut s = [0u8; 16];
+    s[..8].copy_from_slice(&(n as u64).to_be_bytes());
+    s
+}
+
+/// `name` encrypts `text` for the room (not yet submitted).
+pub fn encrypt(
+    net: &mut Net,
+    name: &str,
+    room: &RoomUri,
+    n: usize,
+    text: &str,
+) -> SubmitMessageRequest {
+    net.client(name)
+        .send_text(room, salt(n), text, None)
+        .expect("encrypt")
+}
+
+/// `name` sends `text` through its provider; the hub must accept it.
+pub async fn send(net: &mut Net, name: &str, room: &RoomUri, n: usize, text: &str) {
+    let request = encrypt(net, name, room, n, text);
+    let p = net.provider_of(name);
+    let outcome = p.client_submit(room, &request).await.expect("submit");
+    assert!(
+        matches!(outcome.outcome, SubmitOutcome::Accepted { .. }),
+        "{outcome:?}"
+    );
+}
+
+/// Wait until no provider has queued deliveries (bounded by `within`).
+pub async fn drained(net: &Net, within: Duration) {
+    eventually("every outbox drained", within, || async {
+        for node in net.nodes.values() {
+            if let Some(r) = &node.running
+                && !r
+                    .provider
+                    .store
+                    .outbox_backlog()
+                    .await
+                    .expect("backlog")
+                    .is_empty()
+            {
+                return false;
+            }
+        }
+        true
+    })
+    .await;
+}
+
+/// Exactly once: each client decrypted exactly `expected` (its own messages excluded) and
+/// saw no duplicate and no failure.
+pub fn assert_exactly_once(
+    got: &BTreeMap<&'static str, Received>,
+    expected: &BTreeMap<&'static str, Vec<String>>,
+) {
+    for name in THREE {
+        let r = &got[name];
+        assert_eq!(r.duplicates, 0, "{name} saw duplicates");
+        assert!(r.failures.is_empty(), "{name} failed: {:?}", r.failures);
+        assert_eq!(
+            r.texts, expected[name],
+            "{name} got each message once, in order"
+        );
+    }
+}
+
+/// The texts each client should have decrypted: everything but what it sent itself.
+pub fn expectations(log: &[(&'static str, String)]) -> BTreeMap<&'static str, Vec<String>> {
+    THREE
+        .iter()
+        .map(|&name| {
+            let texts = log
+                .iter()
+                .filter(|(from, _)| *from != name)
+                .map(|(_, t)| t.clone())
+                .collect();
+            (name, texts)
+        })
+        .collect()
 }

@@ -51,7 +51,11 @@ fn payloads(clients: &[String], destinations: &[&str]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut current = String::new();
     for line in lines {
-        let line = if line.len() >= MAX_PAYLOAD { "a".to_string() } else { line };
+        let line = if line.len() >= MAX_PAYLOAD {
+            "a".to_string()
+        } else {
+            line
+        };
         if !current.is_empty() && current.len() + 1 + line.len() > MAX_PAYLOAD {
             out.push(std::mem::take(&mut current));
         }

@@ -31,7 +31,7 @@ use mimi_types::wire::{FanoutPayload, SubmitMessageRequest, SubmitOutcome, WireM
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
-use super::cluster::{Cluster, Usage};
+use super::cluster::{Cluster, Storage, Usage};
 use super::{Latency, WorkDir, bench_err, cpu_seconds, write_json};
 use crate::client::session::Session;
 use crate::error::CliError;
@@ -83,6 +83,15 @@ pub struct FanoutArgs {
     /// Also write the figures to this file, as JSON.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Keep the providers' data in PostgreSQL: a scratch database each on the server of
+    /// this URL (e.g. `postgres://postgres@127.0.0.1:5432/postgres`), dropped at the end
+    /// [default: SQLite files].
+    #[arg(long)]
+    postgres: Option<String>,
+    /// Instances of the hub a.example (several need --postgres); peers reach them through a
+    /// round-robin TCP balancer, clients are spread over them.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=8))]
+    hub_instances: u64,
 }
 
 impl FanoutArgs {
@@ -109,6 +118,47 @@ impl FanoutArgs {
             no_baseline: true,
             dir: Some(dir),
             json: None,
+            postgres: None,
+            hub_instances: 1,
+        }
+    }
+
+    /// The scale-out comparison's job: `rooms` x `members`, `messages` at full load with
+    /// `concurrency` in flight, then `rate` messages/s (default: half the full load's) for
+    /// `seconds`, on `storage`; no baseline.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn on_storage(
+        rooms: u64,
+        members: u64,
+        messages: u64,
+        concurrency: u64,
+        rate: Option<f64>,
+        seconds: f64,
+        storage: &Storage,
+        dir: PathBuf,
+    ) -> Self {
+        FanoutArgs {
+            rooms,
+            members,
+            senders: None,
+            messages,
+            concurrency,
+            rate,
+            seconds,
+            text_bytes: 100,
+            no_baseline: true,
+            dir: Some(dir),
+            json: None,
+            postgres: storage.postgres.clone(),
+            hub_instances: storage.hub_instances as u64,
+        }
+    }
+
+    /// Where the providers keep their data.
+    pub(super) fn storage(&self) -> Storage {
+        Storage {
+            postgres: self.postgres.clone(),
+            hub_instances: self.hub_instances as usize,
         }
     }
 }
@@ -303,13 +353,15 @@ impl Phase {
     }
 
     fn json(&self) -> Value {
-        let providers: Vec<Value> = DOMAINS
+        let providers: Vec<Value> = self
+            .after
+            .labels
             .iter()
             .enumerate()
             .map(|(i, d)| {
                 let cpu = self.after.cpu_s[i] - self.before.cpu_s[i];
                 json!({
-                    "domain": d,
+                    "process": d,
                     "cpu_seconds": cpu,
                     "cpu_percent_of_one_core": 100.0 * ratio(cpu, self.deliver_seconds),
                     "rss_bytes": self.after.rss[i].0,
@@ -356,7 +408,7 @@ impl Phase {
             self.latency.millis(),
             self.latency.max as f64 / 1000.0
         );
-        for (i, d) in DOMAINS.iter().enumerate() {
+        for (i, d) in self.after.labels.iter().enumerate() {
             let cpu = self.after.cpu_s[i] - self.before.cpu_s[i];
             println!(
                 "  {d}: CPU {cpu:.2} s ({:.0}% of a core), RSS {:.1} MB",
@@ -376,8 +428,10 @@ pub(super) async fn scenario(args: &FanoutArgs, work: &WorkDir) -> Result<Value,
         DOMAINS.join(", "),
         work.path.display()
     );
+    let storage = args.storage();
+    println!("storage: {}", storage.describe());
     let setup_started = Instant::now();
-    let cluster = Cluster::start(&work.path, &DOMAINS).await?;
+    let cluster = Cluster::start(&work.path, &DOMAINS, &storage).await?;
     let mut sessions = build_rooms(&cluster, rooms, members).await?;
     let setup_s = setup_started.elapsed().as_secs_f64();
     println!("setup: providers started, rooms built and joined in {setup_s:.1} s");
@@ -485,7 +539,7 @@ pub(super) async fn scenario(args: &FanoutArgs, work: &WorkDir) -> Result<Value,
         r.abort();
     }
     let idle = cluster.usage();
-    cluster.stop()?;
+    cluster.stop().await?;
     if duplicates > 0 {
         return Err(bench_err(format!(
             "{duplicates} messages were delivered twice"
@@ -501,6 +555,8 @@ pub(super) async fn scenario(args: &FanoutArgs, work: &WorkDir) -> Result<Value,
         "members_per_room": members,
         "providers": DOMAINS,
         "hub": DOMAINS[0],
+        "storage": storage.describe(),
+        "processes": idle.labels,
         "text_bytes": args.text_bytes,
         "request_bytes": request_bytes,
         "response_bytes": max.response_bytes,
@@ -542,7 +598,7 @@ async fn build_rooms(
         let mut room = Vec::with_capacity(members);
         for m in 0..members {
             let name = format!("r{r}m{m}");
-            let api = cluster.api(m % DOMAINS.len())?;
+            let api = cluster.api(m % DOMAINS.len(), m / DOMAINS.len())?;
             room.push(Session::register(api, &name, PASSWORD, &name, DEVICE).await?);
         }
         let uri = room[0]

@@ -7,6 +7,8 @@
 //!   recipients' event streams: accepted and delivered messages/s, send-to-every-recipient
 //!   latency at a fixed offered load, CPU and memory per provider.
 //! - `peer`: the fanout job on our providers and on Synapse (bench/synapse), side by side.
+//! - `scaleout`: the fanout job on SQLite, then on PostgreSQL with one and several hub
+//!   instances, side by side.
 //! - `streams`: thousands of connected clients' event streams on one provider, idle.
 //! - `baseline`: the machine's limit for the same traffic shape, in the same run: a minimal
 //!   hyper + rustls mutual-TLS server answering the same request sizes, and raw SQLite
@@ -17,6 +19,7 @@ mod cluster;
 mod discovery;
 mod fanout;
 mod peer;
+mod scaleout;
 mod streams;
 
 use std::path::PathBuf;
@@ -30,6 +33,7 @@ pub use baseline::BaselineArgs;
 pub use discovery::DiscoveryArgs;
 pub use fanout::FanoutArgs;
 pub use peer::PeerArgs;
+pub use scaleout::ScaleoutArgs;
 pub use streams::StreamsArgs;
 
 /// `mimi bench ...`.
@@ -48,6 +52,9 @@ pub enum BenchCommand {
     /// The fanout job (one room, three providers) on our providers and on Synapse, set up
     /// from scratch on loopback by bench/synapse, side by side with the ratio.
     Peer(PeerArgs),
+    /// The fanout job on SQLite, then on PostgreSQL with the hub as one instance and as
+    /// several (behind a TCP balancer), side by side.
+    Scaleout(ScaleoutArgs),
     /// Many connected clients: thousands of open event streams on one provider, its memory
     /// and idle CPU.
     Streams(StreamsArgs),
@@ -60,6 +67,7 @@ pub fn run(cmd: BenchCommand) -> Result<(), CliError> {
         BenchCommand::Fanout(args) => fanout::run(args),
         BenchCommand::Baseline(args) => baseline::run(args),
         BenchCommand::Peer(args) => peer::run(args),
+        BenchCommand::Scaleout(args) => scaleout::run(args),
         BenchCommand::Streams(args) => streams::run(args),
     }
 }

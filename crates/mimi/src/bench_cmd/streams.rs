@@ -11,7 +11,7 @@ use clap::Args;
 use mimi_client::{MimiClient, RemoteApi};
 use serde_json::json;
 
-use super::cluster::Cluster;
+use super::cluster::{Cluster, Storage};
 use super::{WorkDir, bench_err, cpu_seconds, write_json};
 use crate::error::CliError;
 
@@ -49,7 +49,7 @@ pub(super) fn run(args: StreamsArgs) -> Result<(), CliError> {
         .build()
         .map_err(CliError::Runtime)?;
     runtime.block_on(async {
-        let cluster = Cluster::start(&work.path, &["a.example"]).await?;
+        let cluster = Cluster::start(&work.path, &["a.example"], &Storage::default()).await?;
         let fresh = cluster.usage();
         let per_user = DEVICES_PER_USER * STREAMS_PER_DEVICE;
         let users = (args.streams as usize).div_ceil(per_user);
@@ -60,7 +60,7 @@ pub(super) fn run(args: StreamsArgs) -> Result<(), CliError> {
         let started = Instant::now();
         let mut streams = Vec::with_capacity(users * per_user);
         for u in 0..users {
-            let mut api: RemoteApi = cluster.api(0)?;
+            let mut api: RemoteApi = cluster.api(0, 0)?;
             let name = format!("u{u}");
             api.register(&name, PASSWORD, &name).await?;
             api.login(&name, PASSWORD).await?;
@@ -94,7 +94,7 @@ pub(super) fn run(args: StreamsArgs) -> Result<(), CliError> {
         );
         let open = streams.len();
         drop(streams);
-        cluster.stop()?;
+        cluster.stop().await?;
         if open == 0 {
             return Err(bench_err("no stream opened"));
         }

@@ -7,6 +7,9 @@
 //!        │ start ──────── mimi serve, until the client API answers /healthz
 //!        │ kill9 ──────── SIGKILL, reaped (no shutdown code runs, the WAL stays as it is)
 //!        └ start again ── same mimi.toml, same SQLite file
+//!
+//!  ServeProcess::instance ── another mimi serve of the same provider (same mimi.toml, its
+//!                            own ports): several instances share a PostgreSQL database
 //! ```
 //!
 //! Each process's stderr (its log) is appended to `<dir>/<domain>/serve.log` across
@@ -36,6 +39,8 @@ pub struct ServeProcess {
     pub admin_port: u16,
     config: PathBuf,
     log: PathBuf,
+    /// `mimi serve` arguments beyond the configuration (another instance's ports).
+    listen_args: Vec<String>,
     child: Option<Child>,
     /// How many times it was started.
     pub starts: u32,
@@ -50,6 +55,18 @@ impl ServeProcess {
         domain: &str,
         federation_port: u16,
         peers: &[(&str, u16)],
+    ) -> ServeProcess {
+        Self::init_with(dir, domain, federation_port, peers, None)
+    }
+
+    /// [`ServeProcess::init`], keeping the provider's data in PostgreSQL at `database_url`
+    /// if given.
+    pub fn init_with(
+        dir: &Path,
+        domain: &str,
+        federation_port: u16,
+        peers: &[(&str, u16)],
+        database_url: Option<&str>,
     ) -> ServeProcess {
         let (client_port, admin_port) = (free_port(), free_port());
         let home = dir.join(domain);
@@ -72,6 +89,10 @@ impl ServeProcess {
             args.push("--peer".into());
             args.push(format!("{peer}=127.0.0.1:{port}"));
         }
+        if let Some(url) = database_url {
+            args.push("--database-url".into());
+            args.push(url.into());
+        }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let wrote = ok(&args);
         assert!(wrote.contains("mimi.toml"), "{wrote}");
@@ -82,6 +103,34 @@ impl ServeProcess {
             admin_port,
             config: home.join("mimi.toml"),
             log: home.join("serve.log"),
+            listen_args: Vec::new(),
+            child: None,
+            starts: 0,
+        }
+    }
+
+    /// Another instance of this provider: the same configuration (keys, database), its own
+    /// ports, its own log (`serve-<federation port>.log`). Not started.
+    pub fn instance(&self) -> ServeProcess {
+        let (federation_port, client_port, admin_port) = (free_port(), free_port(), free_port());
+        let listen_args = vec![
+            "--federation-listen".to_string(),
+            format!("127.0.0.1:{federation_port}"),
+            "--client-listen".into(),
+            format!("127.0.0.1:{client_port}"),
+            "--admin-listen".into(),
+            format!("127.0.0.1:{admin_port}"),
+        ];
+        ServeProcess {
+            domain: self.domain.clone(),
+            federation_port,
+            client_port,
+            admin_port,
+            config: self.config.clone(),
+            log: self
+                .log
+                .with_file_name(format!("serve-{federation_port}.log")),
+            listen_args,
             child: None,
             starts: 0,
         }
@@ -97,6 +146,7 @@ impl ServeProcess {
             .expect("open serve.log");
         let child = mimi()
             .args(["serve", "--config", self.config.to_str().expect("path")])
+            .args(&self.listen_args)
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(Stdio::from(log))
