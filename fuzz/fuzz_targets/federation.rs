@@ -166,6 +166,7 @@ async fn build() -> (Arc<Provider<SqliteStore>>, Router, RoomUri, State) {
         client_listen: "127.0.0.1:9".parse().expect("addr"),
         admin_listen: None,
         peers,
+        database_url: None,
         now_secs: now_secs(),
     })
     .expect("init");
