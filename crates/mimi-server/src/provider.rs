@@ -237,10 +237,24 @@ impl<S: Store> Provider<S> {
             return Ok(());
         }
         let room = hosted.room.room().as_str().to_string();
-        let stored = self.store.hub_room_seq(&room).await.map_err(store_err)?;
-        if stored.is_some_and(|seq| seq > hosted.room.seq())
-            && let Some(snapshot) = self.store.hub_room(&room).await.map_err(store_err)?
-        {
+        let Some(stored) = self
+            .store
+            .hub_room_version(&room)
+            .await
+            .map_err(store_err)?
+        else {
+            return Ok(());
+        };
+        let known = hosted.room.seq();
+        if stored.seq <= known {
+            return Ok(());
+        }
+        if stored.state_seq <= known {
+            // Only application messages since: nothing to reload.
+            hosted.room.advance_seq(stored.seq);
+            return Ok(());
+        }
+        if let Some(snapshot) = self.store.hub_room(&room).await.map_err(store_err)? {
             add_stored_peer_cas(&mut *self.trust.write().await, &self.store).await?;
             *hosted = self.restore(&snapshot).await?;
         }

@@ -9,7 +9,7 @@ use crate::error::Result;
 use crate::model::{
     AbuseReportRecord, ClientClaim, ClientRecord, ConsentRecord, Counts, DeadLetter, DeliveryRow,
     FollowerNotify, HubEvent, HubRoomSnapshot, HubSubmission, NewUser, OutboxBacklog, OutboxRow,
-    Purged, StoreWake, StoredKeyPackage, UserRecord,
+    Purged, RoomVersion, StoreWake, StoredKeyPackage, UserRecord,
 };
 use crate::postgres::PgStore;
 use crate::sqlite::SqliteStore;
@@ -112,7 +112,7 @@ impl Store for AnyStore {
         hub_submission(room: &str, message_hash: &[u8; 32]) -> Result<Option<HubSubmission>>;
         commit_hub_submission(event: &HubEvent, submission: &HubSubmission, forget_before_ms: u64) -> Result<Vec<String>>;
         notify_duplicates() -> Result<Vec<(String, u64)>>;
-        hub_room_seq(room: &str) -> Result<Option<u64>>;
+        hub_room_version(room: &str) -> Result<Option<RoomVersion>>;
         outbox_lease(destination: &str, holder: &str, now_ms: u64, until_ms: u64) -> Result<bool>;
         wakes() -> Result<Option<mpsc::Receiver<StoreWake>>>;
     }

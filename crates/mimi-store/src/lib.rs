@@ -52,7 +52,8 @@ pub use error::{Result, StoreError};
 pub use model::{
     AbuseReportRecord, ClientClaim, ClientRecord, ConsentRecord, ConsentState, Counts, DeadLetter,
     DeliveryRow, FollowerNotify, HubEvent, HubRoomSnapshot, HubSubmission, KeyPackageClaim,
-    NewOutbox, NewUser, OutboxBacklog, OutboxRow, Purged, StoreWake, StoredKeyPackage, UserRecord,
+    NewOutbox, NewUser, OutboxBacklog, OutboxRow, Purged, RoomVersion, StoreWake, StoredKeyPackage,
+    UserRecord,
 };
 pub use pg_admin::{ScratchDatabase, create_database, drop_database};
 pub use postgres::{POSTGRES_SCHEMA_VERSION, PgOptions, PgStore};

@@ -375,6 +375,17 @@ pub struct HubSubmission {
     pub accepted_ms: u64,
 }
 
+/// How far a hosted room's stored state is ([`Store::hub_room_version`](crate::Store::hub_room_version)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoomVersion {
+    /// The sequence number of its last event.
+    pub seq: u64,
+    /// The sequence number of its last event that changed its state (a creation, commit or
+    /// proposal: an event with a snapshot); application messages after it changed nothing
+    /// but the sequence number (docs/decisions/0152).
+    pub state_seq: u64,
+}
+
 /// A commit by another process sharing the store, for this process to wake its waiters
 /// ([`Store::wakes`](crate::Store::wakes)).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use crate::error::Result;
 use crate::model::{
     AbuseReportRecord, ClientClaim, ClientRecord, ConsentRecord, Counts, DeadLetter, DeliveryRow,
     FollowerNotify, HubEvent, HubRoomSnapshot, HubSubmission, NewUser, OutboxBacklog, OutboxRow,
-    Purged, StoreWake, StoredKeyPackage, UserRecord,
+    Purged, RoomVersion, StoreWake, StoredKeyPackage, UserRecord,
 };
 
 /// A provider's durable storage.
@@ -400,9 +400,18 @@ pub trait Store: Clone + Send + Sync + 'static {
         false
     }
 
-    /// A hosted room's stored sequence number, `None` if the room is not stored.
-    fn hub_room_seq(&self, room: &str) -> impl Future<Output = Result<Option<u64>>> + Send {
-        async move { Ok(self.hub_room(room).await?.map(|r| r.seq)) }
+    /// How far a hosted room's stored state is, `None` if the room is not stored. (The
+    /// default reads the whole room and reports its state as changed by its last event.)
+    fn hub_room_version(
+        &self,
+        room: &str,
+    ) -> impl Future<Output = Result<Option<RoomVersion>>> + Send {
+        async move {
+            Ok(self.hub_room(room).await?.map(|r| RoomVersion {
+                seq: r.seq,
+                state_seq: r.seq,
+            }))
+        }
     }
 
     /// Take, renew or give up the lease on a destination's outbox queue. True if `holder`

@@ -17,8 +17,8 @@ use std::sync::Mutex;
 use std::task::Poll;
 
 use mimi_store::{
-    HubSubmission, KeyPackageClaim, PgOptions, PgStore, Result, ScratchDatabase, Store, StoreError,
-    StoreWake,
+    HubSubmission, KeyPackageClaim, PgOptions, PgStore, Result, RoomVersion, ScratchDatabase,
+    Store, StoreError, StoreWake,
 };
 use sqlx::{Connection, PgConnection};
 
@@ -641,6 +641,26 @@ async fn commits_wake_the_other_instances() {
     }
     assert_eq!(clients, [alice.clone()]);
     assert_eq!(destinations, ["b.example", "c.example"]);
-    assert_eq!(b.hub_room_seq(&r).await.unwrap(), Some(0));
-    assert_eq!(b.hub_room_seq(&suite::room("none")).await.unwrap(), None);
+    let version = |seq, state_seq| Some(RoomVersion { seq, state_seq });
+    assert_eq!(b.hub_room_version(&r).await.unwrap(), version(0, 0));
+    b.commit_hub_event(&suite::event(&r, 1, &["b.example"], &[&alice]))
+        .await
+        .unwrap();
+    assert_eq!(
+        b.hub_room_version(&r).await.unwrap(),
+        version(1, 0),
+        "a message"
+    );
+    let mut update = suite::event(&r, 2, &["b.example"], &[]);
+    update.snapshot = Some(suite::snapshot(&r, 2));
+    b.commit_hub_event(&update).await.unwrap();
+    assert_eq!(
+        b.hub_room_version(&r).await.unwrap(),
+        version(2, 2),
+        "a state change"
+    );
+    assert_eq!(
+        b.hub_room_version(&suite::room("none")).await.unwrap(),
+        None
+    );
 }

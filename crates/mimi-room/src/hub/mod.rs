@@ -297,6 +297,13 @@ impl HubRoom {
         self.seq
     }
 
+    /// Catch up with application messages another instance of this hub accepted, up to
+    /// sequence number `seq` (shared storage, docs/decisions/0160): they change nothing but
+    /// the sequence number (docs/decisions/0152). A lower `seq` changes nothing.
+    pub fn advance_seq(&mut self, seq: u64) {
+        self.seq = self.seq.max(seq);
+    }
+
     /// The tree hash of the current epoch (clients and hub agree on it when in sync).
     pub fn tree_hash(&self) -> Vec<u8> {
         self.group.group_context().tree_hash().to_vec()

@@ -7,7 +7,7 @@ use super::order::Turn;
 use super::streams::Deliveries;
 use super::{PgStore, db_err, finish, follower, get, wakes};
 use crate::error::{Result, StoreError};
-use crate::model::{HubEvent, HubRoomSnapshot, HubSubmission};
+use crate::model::{HubEvent, HubRoomSnapshot, HubSubmission, RoomVersion};
 use crate::sqlite::{exact, time, unsigned};
 
 /// The checks that need no database: what the event says must be about its room.
@@ -65,14 +65,19 @@ pub(super) fn validate_submission(e: &HubEvent, s: &HubSubmission) -> Result<()>
 /// Commit a (validated) hub event in one transaction, with the submission it accepted (and
 /// the horizon to forget older submissions at); the event's local recipients, sorted,
 /// without duplicates. `turn` is the event's turn in its room's queue in this process.
-/// A hosted room's stored sequence number.
-pub(super) async fn seq(pool: &PgPool, room: &str) -> Result<Option<u64>> {
-    sqlx::query("SELECT seq FROM hub_rooms WHERE room = $1")
+/// How far a hosted room's stored state is.
+pub(super) async fn version(pool: &PgPool, room: &str) -> Result<Option<RoomVersion>> {
+    sqlx::query("SELECT seq, state_seq FROM hub_rooms WHERE room = $1")
         .bind(room)
         .fetch_optional(pool)
         .await
         .map_err(db_err)?
-        .map(|row| unsigned(get(&row, 0)?, "seq"))
+        .map(|row| {
+            Ok(RoomVersion {
+                seq: unsigned(get(&row, 0)?, "seq")?,
+                state_seq: unsigned(get(&row, 1)?, "state_seq")?,
+            })
+        })
         .transpose()
 }
 
@@ -157,8 +162,8 @@ async fn write_event(
         }
         match &e.snapshot {
             Some(s) => sqlx::query(
-                "UPDATE hub_rooms SET seq = $2, group_info = $3, ratchet_tree = $4, \
-                 policy_preset = $5, updated_ms = $6 WHERE room = $1",
+                "UPDATE hub_rooms SET seq = $2, state_seq = $2, group_info = $3, \
+                 ratchet_tree = $4, policy_preset = $5, updated_ms = $6 WHERE room = $1",
             )
             .bind(&e.room)
             .bind(seq)

@@ -75,10 +75,15 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "outbox_leases",
         include_str!("../../migrations/postgres/0002_outbox_leases.sql"),
     ),
+    (
+        3,
+        "room_state_seq",
+        include_str!("../../migrations/postgres/0003_room_state_seq.sql"),
+    ),
 ];
 
 /// The schema version this build writes (the highest migration).
-pub const POSTGRES_SCHEMA_VERSION: i64 = 2;
+pub const POSTGRES_SCHEMA_VERSION: i64 = 3;
 
 /// Hub submissions are forgotten in bulk when the horizon moved by this much.
 const FORGET_EVERY_MS: u64 = 60_000;
@@ -609,8 +614,8 @@ impl Store for PgStore {
         true
     }
 
-    async fn hub_room_seq(&self, room: &str) -> Result<Option<u64>> {
-        hub::seq(&self.pool, room).await
+    async fn hub_room_version(&self, room: &str) -> Result<Option<crate::RoomVersion>> {
+        hub::version(&self.pool, room).await
     }
 
     async fn outbox_lease(

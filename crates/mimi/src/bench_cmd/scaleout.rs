@@ -3,8 +3,8 @@
 //! the other on the same machine, side by side.
 //!
 //! Every run is the same job (rooms, members, messages, concurrency); the fixed-rate phase
-//! of every run offers the same rate (by default half of what the first run accepted at
-//! full load), so latencies compare. Each run checks exactly-once delivery and one order
+//! of every run offers the same rate, one every configuration sustains, so latencies
+//! compare. Each run checks exactly-once delivery and one order
 //! per room, as `mimi bench fanout` does.
 
 use std::path::PathBuf;
@@ -41,10 +41,9 @@ pub struct ScaleoutArgs {
     /// Submissions in flight in the full-load phase.
     #[arg(long, default_value_t = 128, value_parser = clap::value_parser!(u64).range(1..=4096))]
     concurrency: u64,
-    /// Offered load of every run's fixed-rate phase, messages/s [default: half the first
-    /// run's full-load accepted rate].
-    #[arg(long)]
-    rate: Option<f64>,
+    /// Offered load of every run's fixed-rate phase, messages/s.
+    #[arg(long, default_value_t = 100.0)]
+    rate: f64,
     /// Length of each fixed-rate phase, in seconds.
     #[arg(long, default_value_t = 5.0)]
     seconds: f64,
@@ -62,9 +61,7 @@ pub(super) fn run(args: ScaleoutArgs) -> Result<(), CliError> {
     if !(args.seconds > 0.0 && args.seconds.is_finite() && args.seconds <= 600.0) {
         return Err(CliError::Usage("--seconds must be in (0, 600]".into()));
     }
-    if let Some(r) = args.rate
-        && !(r > 0.0 && r.is_finite() && r <= 1_000_000.0)
-    {
+    if !(args.rate > 0.0 && args.rate.is_finite() && args.rate <= 1_000_000.0) {
         return Err(CliError::Usage("--rate must be in (0, 1000000]".into()));
     }
     let mut storages = vec![Storage::default()];
@@ -80,7 +77,6 @@ pub(super) fn run(args: ScaleoutArgs) -> Result<(), CliError> {
         .enable_all()
         .build()
         .map_err(CliError::Runtime)?;
-    let mut rate = args.rate;
     let mut runs: Vec<(String, Value)> = Vec::new();
     for (i, storage) in storages.iter().enumerate() {
         println!(
@@ -98,25 +94,18 @@ pub(super) fn run(args: ScaleoutArgs) -> Result<(), CliError> {
             args.members,
             args.messages,
             args.concurrency,
-            rate,
+            Some(args.rate),
             args.seconds,
             storage,
             dir.path.clone(),
         );
         let figures = runtime.block_on(super::fanout::scenario(&job, &dir))?;
-        if rate.is_none() {
-            let accepted = figures["max"]["accepted_per_s"].as_f64().unwrap_or(2.0);
-            rate = Some((accepted / 2.0).max(1.0));
-        }
         runs.push((storage.describe(), figures));
     }
 
     println!(
         "\n| {} rooms x {} members, {} messages | accepted/s | delivered/s | at {:.0}/s: p50 / p99 / p99.9 ms | hub CPU ms per message |",
-        args.rooms,
-        args.members,
-        args.messages,
-        rate.unwrap_or(0.0)
+        args.rooms, args.members, args.messages, args.rate
     );
     println!("|---|---|---|---|---|");
     for (name, f) in &runs {
@@ -135,7 +124,7 @@ pub(super) fn run(args: ScaleoutArgs) -> Result<(), CliError> {
         args.json.as_ref(),
         &json!({
             "scenario": "scaleout",
-            "fixed_rate_per_s": rate,
+            "fixed_rate_per_s": args.rate,
             "runs": runs
                 .iter()
                 .map(|(name, f)| json!({ "storage": name, "fanout": f }))
