@@ -379,6 +379,13 @@ impl<S: Store> Provider<S> {
                     self.committed(&event, &recipients);
                     Ok(())
                 }
+                Err(e @ mimi_store::StoreError::Conflict(_)) => {
+                    // Another instance took this sequence number: the message is not
+                    // stored, and the room is otherwise as it was. The retry's refresh
+                    // catches up with what the other instance stored.
+                    hosted.room.forget_message(event.seq);
+                    Err(self.commit_err(e))
+                }
                 Err(e) => {
                     self.reload(&mut hosted, &event.room, &e).await;
                     Err(self.commit_err(e))

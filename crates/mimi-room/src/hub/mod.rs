@@ -304,6 +304,15 @@ impl HubRoom {
         self.seq = self.seq.max(seq);
     }
 
+    /// The application message accepted as `seq` (the last event) was not stored: take its
+    /// sequence number back, as if it had not been accepted (a message changes nothing
+    /// else, docs/decisions/0152). Changes nothing if `seq` is not the last event's.
+    pub fn forget_message(&mut self, seq: u64) {
+        if self.seq == seq && seq > 0 {
+            self.seq = seq - 1;
+        }
+    }
+
     /// The tree hash of the current epoch (clients and hub agree on it when in sync).
     pub fn tree_hash(&self) -> Vec<u8> {
         self.group.group_context().tree_hash().to_vec()

@@ -598,7 +598,8 @@ async fn build_rooms(
         let mut room = Vec::with_capacity(members);
         for m in 0..members {
             let name = format!("r{r}m{m}");
-            let api = cluster.api(m % DOMAINS.len(), m / DOMAINS.len())?;
+            // Over a provider's instances by room and member.
+            let api = cluster.api(m % DOMAINS.len(), r + m / DOMAINS.len())?;
             room.push(Session::register(api, &name, PASSWORD, &name, DEVICE).await?);
         }
         let uri = room[0]
