@@ -41,11 +41,13 @@
 
 mod any;
 mod error;
+mod migrations;
 mod model;
 mod pg_admin;
 mod postgres;
 mod sqlite;
 mod store;
+mod validate;
 
 pub use any::AnyStore;
 pub use error::{Result, StoreError};

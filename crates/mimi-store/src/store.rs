@@ -93,7 +93,7 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// that `accept` likes, deleted in the same transaction; else its unexpired last-resort
     /// KeyPackage if `accept` likes it (it stays). Expired one-time KeyPackages are dropped
     /// on the way. Each KeyPackage handed out also gets a Welcome route
-    /// ([`Store::take_welcome_route`]) in the same transaction. Concurrent claims never get
+    /// (consumed by [`Store::record_notify`]) in the same transaction. Concurrent claims never get
     /// the same one-time KeyPackage. `accept` runs inside the transaction: keep it cheap and
     /// pure. An unknown user, or one without clients, yields an empty list.
     fn claim_key_packages(

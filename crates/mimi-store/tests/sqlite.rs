@@ -63,44 +63,7 @@ macro_rules! suite {
     };
 }
 
-suite! {
-    accounts::users_are_unique,
-    accounts::tokens_expire,
-    accounts::clients_belong_to_users,
-    accounts::counts,
-    keys::one_time_oldest_first,
-    keys::last_resort_reused,
-    keys::expired_never_returned,
-    keys::uploads_are_idempotent,
-    keys::claimed_once_under_concurrency,
-    keys::welcome_routes,
-    keys::purge_expired,
-    hub::rooms_created_and_updated,
-    hub::sequence_enforced_atomically,
-    hub::invalid_events_rejected,
-    hub::concurrent_commits_one_wins,
-    hub::submissions_remembered_with_their_event,
-    follower::notify_dedupe,
-    follower::notify_batch,
-    follower::follower_membership,
-    follower::welcome_delivery,
-    follower::user_room_count,
-    outbox::order_per_destination,
-    outbox::retry_with_backoff,
-    outbox::backlog_and_wake,
-    outbox::dead_letters_unblock_the_queue,
-    streams::resume_without_gaps,
-    streams::trim_keeps_cursors,
-    directory::consent_records,
-    directory::consent_requests,
-    directory::identifier_search,
-    directory::name_search,
-    directory::peer_cas,
-    directory::abuse_reports,
-    durability::populate_and_verify,
-    robustness::cancelled_writes_leave_no_trace,
-    robustness::parallel_writers_and_readers,
-}
+suite::every_test!(suite);
 
 // ---- SQLite only ------------------------------------------------------------------------
 

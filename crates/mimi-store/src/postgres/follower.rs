@@ -9,19 +9,6 @@ use crate::error::{Result, StoreError};
 use crate::model::FollowerNotify;
 use crate::sqlite::unsigned;
 
-/// A notify names its room and hub, and Welcome routes are non-empty.
-pub(super) fn validate(notify: &FollowerNotify) -> Result<()> {
-    if notify.room.is_empty() || notify.hub.is_empty() {
-        return Err(StoreError::Invalid("empty room or hub in a notify".into()));
-    }
-    if notify.welcome_refs.iter().any(Vec::is_empty) {
-        return Err(StoreError::Invalid(
-            "empty KeyPackageRef in a Welcome".into(),
-        ));
-    }
-    Ok(())
-}
-
 /// Record fanout messages in order and deliver them (inside the caller's transaction).
 pub(super) async fn record_notifies(
     c: &mut PgConnection,

@@ -10,58 +10,6 @@ use crate::error::{Result, StoreError};
 use crate::model::{HubEvent, HubRoomSnapshot, HubSubmission, RoomVersion};
 use crate::sqlite::{exact, time, unsigned};
 
-/// The checks that need no database: what the event says must be about its room.
-pub(super) fn validate(e: &HubEvent) -> Result<()> {
-    if e.room.is_empty() {
-        return Err(StoreError::Invalid("empty room".into()));
-    }
-    exact(e.seq, "seq")?;
-    match &e.snapshot {
-        Some(s) if s.room != e.room => {
-            return Err(StoreError::Invalid(format!(
-                "a snapshot of {} in an event of {}",
-                s.room, e.room
-            )));
-        }
-        Some(s) if s.seq != e.seq => {
-            return Err(StoreError::Invalid(format!(
-                "a snapshot at sequence {} in event {}",
-                s.seq, e.seq
-            )));
-        }
-        None if e.seq == 0 => {
-            return Err(StoreError::Invalid(
-                "creating a room (sequence 0) needs its state".into(),
-            ));
-        }
-        _ => {}
-    }
-    if let Some(o) = e.outbox.iter().find(|o| o.room != e.room) {
-        return Err(StoreError::Invalid(format!(
-            "an outbox row for {} in an event of {}",
-            o.room, e.room
-        )));
-    }
-    if let Some(d) = e.local.iter().find(|d| d.room != e.room) {
-        return Err(StoreError::Invalid(format!(
-            "local fanout for {} in an event of {}",
-            d.room, e.room
-        )));
-    }
-    e.local.iter().try_for_each(follower::validate)
-}
-
-/// A submission is remembered with the event that accepted it.
-pub(super) fn validate_submission(e: &HubEvent, s: &HubSubmission) -> Result<()> {
-    if s.room != e.room || s.seq != e.seq {
-        return Err(StoreError::Invalid(format!(
-            "a submission of {} at sequence {} with event {} of {}",
-            s.room, s.seq, e.seq, e.room
-        )));
-    }
-    Ok(())
-}
-
 /// Commit a (validated) hub event in one transaction, with the submission it accepted (and
 /// the horizon to forget older submissions at); the event's local recipients, sorted,
 /// without duplicates. `turn` is the event's turn in its room's queue in this process.

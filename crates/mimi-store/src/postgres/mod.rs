@@ -38,17 +38,13 @@ mod peers;
 mod streams;
 mod wakes;
 
-use std::borrow::Cow;
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use sqlx::error::BoxDynError;
-use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row, Transaction};
 
@@ -64,7 +60,7 @@ use crate::store::Store;
 /// The schema migrations, embedded in the binary: (version, description, SQL). The files
 /// live in `migrations/postgres/`; a unit test checks this list matches them (decision 0066:
 /// no `sqlx::migrate!`, which needs sqlx's `macros` feature).
-const MIGRATIONS: &[(i64, &str, &str)] = &[
+const MIGRATIONS: crate::migrations::Migrations = &[
     (
         1,
         "initial",
@@ -178,7 +174,7 @@ impl PgStore {
     }
 
     async fn migrate(&self) -> Result<()> {
-        let migrator = Migrator::new(Embedded)
+        let migrator = Migrator::new(crate::migrations::Embedded(MIGRATIONS))
             .await
             .map_err(|e| StoreError::Migration(e.to_string()))?;
         migrator.run(&self.pool).await.map_err(|e| match e {
@@ -208,33 +204,6 @@ async fn finish<T>(tx: Transaction<'static, Postgres>, result: Result<T>) -> Res
             let _ = tx.rollback().await;
             Err(e)
         }
-    }
-}
-
-/// The embedded migrations as a sqlx migration source (same checksums as `sqlx::migrate!`:
-/// SHA-384 of the SQL).
-#[derive(Debug)]
-struct Embedded;
-
-impl<'s> MigrationSource<'s> for Embedded {
-    fn resolve(
-        self,
-    ) -> Pin<Box<dyn Future<Output = std::result::Result<Vec<Migration>, BoxDynError>> + Send + 's>>
-    {
-        Box::pin(async {
-            Ok(MIGRATIONS
-                .iter()
-                .map(|&(version, description, sql)| {
-                    Migration::new(
-                        version,
-                        Cow::Borrowed(description),
-                        MigrationType::Simple,
-                        Cow::Borrowed(sql),
-                        false,
-                    )
-                })
-                .collect())
-        })
     }
 }
 
@@ -389,14 +358,14 @@ impl Store for PgStore {
     }
 
     async fn commit_hub_event(&self, event: &HubEvent) -> Result<Vec<String>> {
-        hub::validate(event)?;
+        crate::validate::hub_event(event)?;
         // The room's queue is entered here, on the first poll (nothing is awaited before).
         let turn = self.rooms.turn(&event.room).await;
         hub::commit(self, turn, event, None).await
     }
 
     async fn record_notify(&self, notify: &FollowerNotify) -> Result<Option<Vec<String>>> {
-        follower::validate(notify)?;
+        crate::validate::notify(notify)?;
         let mut tx = self.begin().await?;
         let r = follower::record_notifies(&mut tx, std::slice::from_ref(notify)).await;
         finish(tx, r)
@@ -408,7 +377,7 @@ impl Store for PgStore {
         &self,
         notifies: &[FollowerNotify],
     ) -> Result<Vec<Option<Vec<String>>>> {
-        notifies.iter().try_for_each(follower::validate)?;
+        notifies.iter().try_for_each(crate::validate::notify)?;
         let mut tx = self.begin().await?;
         let r = follower::record_notifies(&mut tx, notifies).await;
         finish(tx, r).await
@@ -587,8 +556,8 @@ impl Store for PgStore {
         submission: &HubSubmission,
         forget_before_ms: u64,
     ) -> Result<Vec<String>> {
-        hub::validate(event)?;
-        hub::validate_submission(event, submission)?;
+        crate::validate::hub_event(event)?;
+        crate::validate::submission(event, submission)?;
         // The room's queue is entered here, on the first poll (nothing is awaited before).
         let turn = self.rooms.turn(&event.room).await;
         // Forgetting is a range delete over the age index: done when the horizon moved by a
@@ -635,29 +604,11 @@ impl Store for PgStore {
 
 #[cfg(test)]
 mod tests {
-    use std::path::Path;
-
     use super::*;
 
-    /// Every file in `migrations/postgres/` is embedded, in version order, byte for byte.
     #[test]
     fn embedded_migrations_match_the_directory() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/postgres");
-        let mut files: Vec<_> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "sql"))
-            .collect();
-        files.sort();
-        assert_eq!(files.len(), MIGRATIONS.len());
-        for (file, (version, description, sql)) in files.iter().zip(MIGRATIONS) {
-            let name = file.file_stem().unwrap().to_str().unwrap();
-            let (v, d) = name.split_once('_').unwrap();
-            assert_eq!(v.parse::<i64>().unwrap(), *version);
-            assert_eq!(d, *description);
-            assert_eq!(std::fs::read_to_string(file).unwrap(), *sql);
-        }
-        assert_eq!(MIGRATIONS.last().unwrap().0, POSTGRES_SCHEMA_VERSION);
+        crate::migrations::assert_embedded("postgres", MIGRATIONS, POSTGRES_SCHEMA_VERSION);
     }
 
     #[tokio::test]

@@ -6,19 +6,6 @@ use super::{db_err, get, keys, streams, unsigned};
 use crate::error::{Result, StoreError};
 use crate::model::{FollowerNotify, NewDelivery};
 
-/// A notify names its room and hub, and Welcome routes are non-empty.
-pub(super) fn validate(notify: &FollowerNotify) -> Result<()> {
-    if notify.room.is_empty() || notify.hub.is_empty() {
-        return Err(StoreError::Invalid("empty room or hub in a notify".into()));
-    }
-    if notify.welcome_refs.iter().any(Vec::is_empty) {
-        return Err(StoreError::Invalid(
-            "empty KeyPackageRef in a Welcome".into(),
-        ));
-    }
-    Ok(())
-}
-
 pub(super) async fn record_notify(
     c: &mut SqliteConnection,
     notify: &FollowerNotify,

@@ -18,18 +18,14 @@ mod outbox;
 mod peers;
 mod streams;
 
-use std::borrow::Cow;
 use std::fmt;
-use std::future::Future;
 use std::path::Path;
-use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use sqlx::error::BoxDynError;
-use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+use sqlx::migrate::Migrator;
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
@@ -48,7 +44,7 @@ use crate::store::Store;
 
 /// The schema migrations, embedded in the binary: (version, description, SQL). The files
 /// live in `migrations/sqlite/`; a unit test checks this list matches them.
-const MIGRATIONS: &[(i64, &str, &str)] = &[
+const MIGRATIONS: crate::migrations::Migrations = &[
     (
         1,
         "initial",
@@ -265,7 +261,7 @@ impl SqliteStore {
     }
 
     async fn migrate(&self) -> Result<()> {
-        let migrator = Migrator::new(Embedded)
+        let migrator = Migrator::new(crate::migrations::Embedded(MIGRATIONS))
             .await
             .map_err(|e| StoreError::Migration(e.to_string()))?;
         let _writer = self.writer.exclusive().await?;
@@ -312,33 +308,6 @@ impl SqliteStore {
     /// transaction (`BEGIN IMMEDIATE` if none is open); durable when it finishes.
     async fn write_tx(&self) -> Result<group::WriteOp> {
         self.writer.begin(|| self.read_conn()).await
-    }
-}
-
-/// The embedded migrations as a sqlx migration source (same checksums as `sqlx::migrate!`:
-/// SHA-384 of the SQL), without the proc-macro stack (decision 0066).
-#[derive(Debug)]
-struct Embedded;
-
-impl<'s> MigrationSource<'s> for Embedded {
-    fn resolve(
-        self,
-    ) -> Pin<Box<dyn Future<Output = std::result::Result<Vec<Migration>, BoxDynError>> + Send + 's>>
-    {
-        Box::pin(async {
-            Ok(MIGRATIONS
-                .iter()
-                .map(|&(version, description, sql)| {
-                    Migration::new(
-                        version,
-                        Cow::Borrowed(description),
-                        MigrationType::Simple,
-                        Cow::Borrowed(sql),
-                        false,
-                    )
-                })
-                .collect())
-        })
     }
 }
 
@@ -631,14 +600,14 @@ impl Store for SqliteStore {
     }
 
     async fn commit_hub_event(&self, event: &HubEvent) -> Result<Vec<String>> {
-        hub::validate(event)?;
+        crate::validate::hub_event(event)?;
         let mut tx = self.write_tx().await?;
         let r = hub::commit_hub_event(tx.conn()?, event).await;
         tx.finish(r).await
     }
 
     async fn record_notify(&self, notify: &FollowerNotify) -> Result<Option<Vec<String>>> {
-        follower::validate(notify)?;
+        crate::validate::notify(notify)?;
         let mut tx = self.write_tx().await?;
         let r = follower::record_notify(tx.conn()?, notify).await;
         tx.finish(r).await
@@ -648,7 +617,7 @@ impl Store for SqliteStore {
         &self,
         notifies: &[FollowerNotify],
     ) -> Result<Vec<Option<Vec<String>>>> {
-        notifies.iter().try_for_each(follower::validate)?;
+        notifies.iter().try_for_each(crate::validate::notify)?;
         let mut tx = self.write_tx().await?;
         let c = tx.conn()?;
         let mut results = Vec::with_capacity(notifies.len());
@@ -872,8 +841,8 @@ impl Store for SqliteStore {
         submission: &HubSubmission,
         forget_before_ms: u64,
     ) -> Result<Vec<String>> {
-        hub::validate(event)?;
-        hub::validate_submission(event, submission)?;
+        crate::validate::hub_event(event)?;
+        crate::validate::submission(event, submission)?;
         let mut tx = self.write_tx().await?;
         let c = tx.conn()?;
         // Forgetting is a range delete over the age index: done when the horizon moved by a
@@ -906,25 +875,9 @@ impl Store for SqliteStore {
 mod tests {
     use super::*;
 
-    /// Every file in `migrations/sqlite/` is embedded, in version order, byte for byte.
     #[test]
     fn embedded_migrations_match_the_directory() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
-        let mut files: Vec<_> = std::fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.extension().is_some_and(|e| e == "sql"))
-            .collect();
-        files.sort();
-        assert_eq!(files.len(), MIGRATIONS.len());
-        for (file, (version, description, sql)) in files.iter().zip(MIGRATIONS) {
-            let name = file.file_stem().unwrap().to_str().unwrap();
-            let (v, d) = name.split_once('_').unwrap();
-            assert_eq!(v.parse::<i64>().unwrap(), *version);
-            assert_eq!(d, *description);
-            assert_eq!(std::fs::read_to_string(file).unwrap(), *sql);
-        }
-        assert_eq!(MIGRATIONS.last().unwrap().0, SQLITE_SCHEMA_VERSION);
+        crate::migrations::assert_embedded("sqlite", MIGRATIONS, SQLITE_SCHEMA_VERSION);
     }
 
     #[test]
