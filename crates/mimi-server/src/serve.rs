@@ -67,14 +67,12 @@ pub async fn start(
     let metrics = provider.metrics.clone();
 
     let (stop_tx, stop_rx) = watch::channel(false);
-    let wakes = match provider.store.wakes().await.map_err(store_err)? {
-        Some(wakes) => Some(tokio::spawn(forward_wakes(
-            provider.clone(),
-            wakes,
-            stop_rx.clone(),
-        ))),
-        None => None,
-    };
+    let wakes = provider
+        .store
+        .wakes()
+        .await
+        .map_err(store_err)?
+        .map(|wakes| tokio::spawn(forward_wakes(provider.clone(), wakes, stop_rx.clone())));
     let delivery = tokio::spawn(crate::delivery::run(provider.clone(), stop_rx.clone()));
     let housekeeping = tokio::spawn(housekeeping(provider.clone(), stop_rx.clone()));
     let mut listeners = vec![tokio::spawn(crate::listener::serve(

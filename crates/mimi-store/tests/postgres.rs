@@ -602,7 +602,7 @@ async fn commits_wake_the_other_instances() {
             StoreWake::All => {}
         }
     }
-    assert_eq!(clients, [alice.clone()]);
+    assert_eq!(clients, vec![alice.clone()]);
     assert_eq!(destinations, ["b.example", "c.example"]);
     let version = |seq, state_seq| Some(RoomVersion { seq, state_seq });
     assert_eq!(b.hub_room_version(&r).await.unwrap(), version(0, 0));

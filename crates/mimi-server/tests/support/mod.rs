@@ -256,31 +256,7 @@ impl Net {
 
     /// Wait until no running provider has anything left in its outbox (bounded).
     pub async fn settle(&self) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            let mut busy = false;
-            for node in self.nodes.values() {
-                if let Some(r) = &node.running
-                    && !r
-                        .provider
-                        .store
-                        .outbox_backlog()
-                        .await
-                        .expect("backlog")
-                        .is_empty()
-                {
-                    busy = true;
-                }
-            }
-            if !busy {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "outboxes did not drain"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        drained(self, Duration::from_secs(20)).await;
     }
 
     /// Deliver every client's pending events from its provider's stream to the client.
