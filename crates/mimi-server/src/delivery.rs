@@ -140,7 +140,16 @@ pub async fn run<S: Store>(
         tokio::select! {
             () = provider.outbox_ready.notify.notified() => {}
             () = tokio::time::sleep_until(next_sweep) => {}
-            _ = shutdown.changed() => return,
+            _ = shutdown.changed() => {
+                // A stopping instance gives up the queues it sends at once, so that another
+                // instance sharing the store takes them over without waiting for the
+                // leases to expire.
+                let destinations: Vec<String> = running.lock().await.keys().cloned().collect();
+                for destination in destinations {
+                    release_lease(&provider, &destination).await;
+                }
+                return;
+            }
         }
     }
 }
