@@ -627,3 +627,47 @@ async fn commits_wake_the_other_instances() {
         None
     );
 }
+
+/// The listening connection is lost (here: terminated by the server): the listener says
+/// `All` (notifications may have been missed meanwhile), reconnects and hears commits again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_listening_connection_wakes_everything_and_listens_again() {
+    let Some(databases) = Databases::new() else {
+        return;
+    };
+    let url = databases.fresh_url().await;
+    let a = PgStore::connect(&url).await.unwrap();
+    let b = PgStore::connect(&url).await.unwrap();
+    let mut wakes = a.wakes().await.unwrap().expect("PostgreSQL listens");
+    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+    let ended: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND query ILIKE 'LISTEN%') AS t",
+    )
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    assert_eq!(ended, 1, "one listening connection");
+    let next = async |wakes: &mut tokio::sync::mpsc::Receiver<StoreWake>| {
+        tokio::time::timeout(std::time::Duration::from_secs(10), wakes.recv())
+            .await
+            .expect("within 10 s")
+            .expect("still listening")
+    };
+    assert_eq!(next(&mut wakes).await, StoreWake::All);
+    let r = suite::room("again");
+    b.commit_hub_event(&suite::event(&r, 0, &["b.example"], &[]))
+        .await
+        .unwrap();
+    loop {
+        match next(&mut wakes).await {
+            StoreWake::Destinations(d) => {
+                assert_eq!(d, ["b.example"]);
+                break;
+            }
+            // Another `All` while reconnecting is allowed; nothing else is expected.
+            StoreWake::All => {}
+            other => panic!("{other:?}"),
+        }
+    }
+}
