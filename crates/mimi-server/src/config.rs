@@ -581,4 +581,36 @@ mod tests {
         };
         assert!(l.check().is_err());
     }
+
+    /// What `mimi init` writes for a.example, with `database_url` set to `url`.
+    fn with_database(url: Option<&str>) -> Result<Config, ServerError> {
+        let text = format!(
+            "domain = \"a.example\"\n{}\
+             [federation]\nlisten = \"127.0.0.1:8443\"\npublic_url = \"https://a.example:8443\"\n\
+             [client_api]\nlisten = \"127.0.0.1:8080\"\n\
+             [tls]\ncert = \"tls.pem\"\nkey = \"tls.key\"\nroots = [\"ca.pem\"]\n\
+             [keys]\nclient_ca_cert = \"c.pem\"\nclient_ca_key = \"c.key\"\n\
+             hub_key = \"hub.key\"\nfranking_key = \"f.key\"\n",
+            url.map_or(String::new(), |u| format!("database_url = {u:?}\n"))
+        );
+        let file: ConfigFile = toml::from_str(&text).expect("parse");
+        Config::from_file(file, PathBuf::from("/etc/mimi"))
+    }
+
+    #[test]
+    fn the_database_is_sqlite_in_the_data_directory_or_a_postgres_url() {
+        let sqlite = with_database(None).expect("sqlite");
+        assert_eq!(
+            sqlite.database(),
+            Database::Sqlite(PathBuf::from("/etc/mimi/./mimi.sqlite"))
+        );
+        for url in ["postgres://mimi@db/mimi", "postgresql://db/mimi?sslmode=require"] {
+            let config = with_database(Some(url)).expect("postgres");
+            assert_eq!(config.database(), Database::Postgres(url.to_string()));
+        }
+        for bad in ["sqlite:///var/mimi.db", "mysql://db/mimi", ""] {
+            let e = with_database(Some(bad)).expect_err(bad).to_string();
+            assert!(e.contains("database_url"), "{e}");
+        }
+    }
 }
