@@ -604,7 +604,10 @@ mod tests {
             sqlite.database(),
             Database::Sqlite(PathBuf::from("/etc/mimi/./mimi.sqlite"))
         );
-        for url in ["postgres://mimi@db/mimi", "postgresql://db/mimi?sslmode=require"] {
+        for url in [
+            "postgres://mimi@db/mimi",
+            "postgresql://db/mimi?sslmode=require",
+        ] {
             let config = with_database(Some(url)).expect("postgres");
             assert_eq!(config.database(), Database::Postgres(url.to_string()));
         }

@@ -1,6 +1,6 @@
-//! `mimi bench discovery` through the binary: a tiny run (2,000 records, one-second load
-//! phases) builds the directory, starts the distribution point as a child process, loads it
-//! and reports every figure, nonzero, in its JSON.
+//! `mimi bench` scenarios through the binary, each a tiny run that must report every figure
+//! (nonzero) in its JSON. Discovery: 2,000 records and one-second load phases build the
+//! directory, start the distribution point as a child process and load it.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -190,5 +190,87 @@ fn a_tiny_fanout_benchmark_delivers_everything_and_reports_every_figure() {
                 .exists(),
             "{d}"
         );
+    }
+}
+
+/// Run `mimi bench <args>` writing JSON to `json`; its report.
+fn bench(args: &[&str], json: &std::path::Path) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_mimi"))
+        .arg("bench")
+        .args(args)
+        .arg("--json")
+        .arg(json)
+        .output()
+        .expect("run mimi bench");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&std::fs::read_to_string(json).expect("json")).expect("parse")
+}
+
+/// `mimi bench large-room` through the binary: a room grown to 9 members (4 users x 2
+/// devices and the owner) over the three providers in batches of 2 users, then an empty
+/// commit and two messages at full size.
+#[test]
+fn a_tiny_large_room_benchmark_grows_the_room_and_reports_every_figure() {
+    let scratch = Scratch::new();
+    let report = bench(
+        &[
+            "large-room",
+            "--members",
+            "9",
+            "--devices",
+            "2",
+            "--batch",
+            "2",
+            "--commits",
+            "1",
+            "--messages",
+            "2",
+        ],
+        &scratch.0.join("large.json"),
+    );
+    let room = &report["large_room"];
+    assert_eq!(room["members"], 9);
+    assert_eq!(room["growth"].as_array().map(Vec::len), Some(2), "{room:#}");
+    for path in [
+        "empty_commit.hub_answer_us.p50",
+        "empty_commit.client_build_us.p50",
+        "message.hub_answer_us.p50",
+        "hub_rss_bytes.full_room",
+        "data_bytes",
+    ] {
+        positive(room, path);
+    }
+}
+
+/// `mimi bench streams --rooms` through the binary: 40 rooms hosted and 32 streams open on
+/// one provider.
+#[test]
+fn a_tiny_many_rooms_benchmark_hosts_the_rooms_and_opens_the_streams() {
+    let scratch = Scratch::new();
+    let report = bench(
+        &[
+            "streams",
+            "--streams",
+            "32",
+            "--rooms",
+            "40",
+            "--idle-seconds",
+            "1",
+        ],
+        &scratch.0.join("streams.json"),
+    );
+    assert_eq!(report["streams"], 32);
+    assert_eq!(report["rooms"], 40);
+    for path in [
+        "rss_with_rooms_bytes",
+        "rss_per_stream_bytes",
+        "rooms_seconds",
+    ] {
+        positive(&report, path);
     }
 }

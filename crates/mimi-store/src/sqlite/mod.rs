@@ -60,13 +60,18 @@ const MIGRATIONS: crate::migrations::Migrations = &[
         "abuse_reports",
         include_str!("../../migrations/sqlite/0003_abuse_reports.sql"),
     ),
+    (
+        4,
+        "members_by_client",
+        include_str!("../../migrations/sqlite/0004_members_by_client.sql"),
+    ),
 ];
 
 /// Hub submissions are forgotten in bulk when the horizon moved by this much.
 const FORGET_EVERY_MS: u64 = 60_000;
 
 /// The schema version this build writes (the highest migration).
-pub const SQLITE_SCHEMA_VERSION: i64 = 3;
+pub const SQLITE_SCHEMA_VERSION: i64 = 4;
 
 /// How to open a SQLite store. `Default` is what `mimi serve` uses.
 #[derive(Debug, Clone)]

@@ -306,8 +306,8 @@ async fn balance(listener: tokio::net::TcpListener, ports: Vec<u16>) {
     }
 }
 
-/// Lift the request-rate limits and raise the connection and stream limits in a provider's
-/// configuration.
+/// Lift the request-rate limits, raise the connection, stream, device and size limits in a
+/// provider's configuration.
 fn tune(config: &Path) -> Result<(), CliError> {
     let read_err = |e: std::io::Error| CliError::Read {
         path: config.display().to_string(),
@@ -326,6 +326,10 @@ fn tune(config: &Path) -> Result<(), CliError> {
     limits.connections.federation_per_ip = 1024;
     limits.connections.federation_per_peer = 1024;
     limits.quotas.rooms_per_user = 1_000_000;
+    limits.quotas.devices_per_user = 0;
+    // Commits and GroupInfos of rooms with thousands of members.
+    limits.max_body_bytes = 64 << 20;
+    limits.max_update_bytes = 64 << 20;
     let text = toml::to_string_pretty(&file).map_err(bench_err)?;
     std::fs::write(config, text).map_err(read_err)
 }

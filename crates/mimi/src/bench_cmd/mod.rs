@@ -6,6 +6,8 @@
 //!   rooms spread over them, messages sent through the client API and read from the
 //!   recipients' event streams: accepted and delivered messages/s, send-to-every-recipient
 //!   latency at a fixed offered load, CPU and memory per provider.
+//! - `large-room`: one room grown to thousands of members in batches; commit and message
+//!   cost in it, the hub's memory per member.
 //! - `peer`: the fanout job on our providers and on Synapse (bench/synapse), side by side.
 //! - `scaleout`: the fanout job on SQLite, then on PostgreSQL with one and several hub
 //!   instances, side by side.
@@ -18,6 +20,7 @@ mod baseline;
 mod cluster;
 mod discovery;
 mod fanout;
+mod large_room;
 mod peer;
 mod scaleout;
 mod streams;
@@ -32,6 +35,7 @@ use crate::error::CliError;
 pub use baseline::BaselineArgs;
 pub use discovery::DiscoveryArgs;
 pub use fanout::FanoutArgs;
+pub use large_room::LargeRoomArgs;
 pub use peer::PeerArgs;
 pub use scaleout::ScaleoutArgs;
 pub use streams::StreamsArgs;
@@ -46,6 +50,10 @@ pub enum BenchCommand {
     /// client API to every recipient's event stream: throughput at full load, latency at a
     /// fixed offered load, CPU and RSS per provider; the baseline of the same shape beside it.
     Fanout(FanoutArgs),
+    /// One room grown to N members across the three providers in batches: the committer's
+    /// and the hub's time per commit as it grows, commit and message cost at full size, the
+    /// hub's memory per member.
+    LargeRoom(LargeRoomArgs),
     /// The machine's limit for the fanout's traffic shape: a minimal mutual-TLS HTTP/2
     /// server answering the same request sizes, and raw durable SQLite inserts.
     Baseline(BaselineArgs),
@@ -65,6 +73,7 @@ pub fn run(cmd: BenchCommand) -> Result<(), CliError> {
     match cmd {
         BenchCommand::Discovery(args) => discovery::discovery(args),
         BenchCommand::Fanout(args) => fanout::run(args),
+        BenchCommand::LargeRoom(args) => large_room::run(args),
         BenchCommand::Baseline(args) => baseline::run(args),
         BenchCommand::Peer(args) => peer::run(args),
         BenchCommand::Scaleout(args) => scaleout::run(args),
