@@ -10,8 +10,8 @@ use mimi_credential::ClientCa;
 use mimi_room::policy::{PolicyState, Preset};
 use mimi_types::id::{ClientUri, GroupUri, ProviderDomain, RoomUri, UserUri};
 use mimi_types::wire::{
-    ClientMaterial, Directory, Endpoint, FanoutMessage, FanoutPayload, KeyMaterialResponse,
-    KeyPackage, UpdateOutcome, UpdateRoomResponse, WireMessage,
+    Directory, Endpoint, FanoutMessage, FanoutPayload, KeyMaterialResponse, KeyPackage,
+    UpdateOutcome, UpdateRoomResponse, WireMessage,
 };
 
 use crate::driver::{Driver, LocalUser, local_user};
@@ -141,13 +141,7 @@ pub fn salt() -> [u8; 16] {
 
 /// The KeyPackages a key-material response holds.
 pub fn key_packages_of(r: &KeyMaterialResponse) -> Vec<KeyPackage> {
-    r.clients
-        .iter()
-        .filter_map(|c| match &c.material {
-            ClientMaterial::Success(kp) => Some(kp.clone()),
-            _ => None,
-        })
-        .collect()
+    r.key_packages()
 }
 
 /// Fail unless the update succeeded.

@@ -13,8 +13,7 @@ use mimi_store::Store;
 use mimi_types::client_api::StreamEvent;
 use mimi_types::id::{GroupUri, RoomUri};
 use mimi_types::wire::{
-    ClientMaterial, KeyMaterialResponse, KeyPackage, SubmitOutcome, UpdateOutcome,
-    UpdateRoomResponse,
+    KeyMaterialResponse, KeyPackage, SubmitOutcome, UpdateOutcome, UpdateRoomResponse,
 };
 
 const PASSWORD: &str = "correct horse battery";
@@ -171,13 +170,7 @@ impl Dev {
 }
 
 fn kps(r: &KeyMaterialResponse) -> Vec<KeyPackage> {
-    r.clients
-        .iter()
-        .filter_map(|c| match &c.material {
-            ClientMaterial::Success(kp) => Some(kp.clone()),
-            _ => None,
-        })
-        .collect()
+    r.key_packages()
 }
 
 fn assert_success(r: &UpdateRoomResponse) {

@@ -388,17 +388,10 @@ impl World {
 
 // ---- shared scenario steps ----
 
-use mimi_types::wire::{ClientMaterial, KeyMaterialUserCode};
+use mimi_types::wire::KeyMaterialUserCode;
 
 pub fn kps(response: &mimi_types::wire::KeyMaterialResponse) -> Vec<mimi_types::wire::KeyPackage> {
-    response
-        .clients
-        .iter()
-        .filter_map(|c| match &c.material {
-            ClientMaterial::Success(kp) => Some(kp.clone()),
-            _ => None,
-        })
-        .collect()
+    response.key_packages()
 }
 
 /// World with alice (hub), bob (b), cathy (c, two devices), room created by alice.

@@ -309,16 +309,10 @@ impl Net {
 
 use mimi_room::policy::{PolicyState, Preset};
 use mimi_types::id::GroupUri;
-use mimi_types::wire::{ClientMaterial, KeyPackage, UpdateOutcome};
+use mimi_types::wire::{KeyPackage, UpdateOutcome};
 
 pub fn kps(r: &mimi_types::wire::KeyMaterialResponse) -> Vec<KeyPackage> {
-    r.clients
-        .iter()
-        .filter_map(|c| match &c.material {
-            ClientMaterial::Success(kp) => Some(kp.clone()),
-            _ => None,
-        })
-        .collect()
+    r.key_packages()
 }
 
 /// alice (hub a), bob (b), cathy (c); alice's room; alice adds bob; bob adds cathy.

@@ -182,6 +182,17 @@ pub struct KeyMaterialResponse {
 }
 
 impl KeyMaterialResponse {
+    /// The KeyPackages of the clients whose material was found, in order.
+    pub fn key_packages(&self) -> Vec<KeyPackage> {
+        self.clients
+            .iter()
+            .filter_map(|c| match &c.material {
+                ClientMaterial::Success(kp) => Some(kp.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Check the response rules of protocol-06 §5.2 that a receiver can check alone.
     fn check(&self) -> Result<(), String> {
         use KeyMaterialUserCode as U;

@@ -25,7 +25,7 @@ use clap::Args;
 use mimi_client::{MimiClient, RemoteApi};
 use mimi_room::policy::Preset;
 use mimi_types::id::{MimiUri, RoomUri, UserUri};
-use mimi_types::wire::{ClientMaterial, KeyPackage, UpdateOutcome};
+use mimi_types::wire::{KeyPackage, UpdateOutcome};
 use serde_json::{Value, json};
 
 use super::cluster::{Cluster, Storage};
@@ -279,14 +279,7 @@ async fn claim(
     for m in batch {
         let request = owner.mimi.key_material_request(&m.user, room)?;
         let response = owner.api.key_material(room, &request).await?;
-        let kps: Vec<KeyPackage> = response
-            .clients
-            .iter()
-            .filter_map(|c| match &c.material {
-                ClientMaterial::Success(kp) => Some(kp.clone()),
-                _ => None,
-            })
-            .collect();
+        let kps: Vec<KeyPackage> = response.key_packages();
         if kps.is_empty() {
             return Err(bench_err(format!("{}: no KeyPackage", m.user)));
         }

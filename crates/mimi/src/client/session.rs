@@ -11,7 +11,7 @@ use mimi_room::policy::{PolicyState, Preset};
 use mimi_types::client_api::{SearchCode, SearchElement, SearchType, StreamEvent};
 use mimi_types::id::{ConnectionId, GroupUri, MimiUri, RoomUri, UserUri};
 use mimi_types::wire::{
-    ClientMaterial, KeyPackage, SubmitMessageRequest, SubmitOutcome, UpdateOutcome, UpdateRequest,
+    KeyPackage, SubmitMessageRequest, SubmitOutcome, UpdateOutcome, UpdateRequest,
 };
 
 use super::profile::Profile;
@@ -234,14 +234,7 @@ impl Session {
         for user in users {
             let request = self.mimi.key_material_request(user, room)?;
             let response = self.api.key_material(room, &request).await?;
-            let kps: Vec<KeyPackage> = response
-                .clients
-                .iter()
-                .filter_map(|c| match &c.material {
-                    ClientMaterial::Success(kp) => Some(kp.clone()),
-                    _ => None,
-                })
-                .collect();
+            let kps: Vec<KeyPackage> = response.key_packages();
             if kps.is_empty() {
                 return Err(CliError::Usage(format!(
                     "{user}: no KeyPackage available ({:?})",

@@ -12,8 +12,8 @@ use mimi_client::{ClientEvent, MimiClient, RemoteApi};
 use mimi_room::policy::{PolicyState, Preset};
 use mimi_types::id::{GroupUri, RoomUri};
 use mimi_types::wire::{
-    ClientMaterial, FanoutPayload, KeyPackage, SubmitMessageRequest, SubmitMessageResponse,
-    SubmitOutcome, UpdateOutcome,
+    FanoutPayload, KeyPackage, SubmitMessageRequest, SubmitMessageResponse, SubmitOutcome,
+    UpdateOutcome,
 };
 
 /// The password of every test user.
@@ -107,13 +107,7 @@ impl Dev {
 }
 
 pub fn kps(r: &mimi_types::wire::KeyMaterialResponse) -> Vec<KeyPackage> {
-    r.clients
-        .iter()
-        .filter_map(|c| match &c.material {
-            ClientMaterial::Success(kp) => Some(kp.clone()),
-            _ => None,
-        })
-        .collect()
+    r.key_packages()
 }
 
 /// Poll until `done` (bounded).
