@@ -167,15 +167,9 @@ impl Net {
 
     pub async fn start_node(&mut self, d: &str) {
         let node = self.nodes.get_mut(d).expect("node");
-        let config = Config::load(&node.config_path).expect("config");
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let running = start(config, async move {
-            let _ = rx.await;
-        })
-        .await
-        .expect("start");
+        let (running, stop) = launch(Config::load(&node.config_path).expect("config")).await;
         node.running = Some(running);
-        node.stop = Some(tx);
+        node.stop = Some(stop);
     }
 
     /// Stop a provider gracefully and wait until it has stopped; panics if that takes long
@@ -810,17 +804,23 @@ impl Net {
         if let Some(admin) = &mut config.file.admin {
             admin.listen = "127.0.0.1:0".parse().expect("addr");
         }
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let running = start(config, async move {
-            let _ = rx.await;
-        })
-        .await
-        .expect("start another instance");
+        let (running, stop) = launch(config).await;
         Instance {
             running,
-            stop: Some(tx),
+            stop: Some(stop),
         }
     }
+}
+
+/// Start a provider with `config`; it stops when the sender fires (or is dropped).
+async fn launch(config: Config) -> (Running, tokio::sync::oneshot::Sender<()>) {
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let running = start(config, async move {
+        let _ = rx.await;
+    })
+    .await
+    .expect("start");
+    (running, tx)
 }
 
 // ---- sending and counting in the three-party room ----

@@ -24,8 +24,8 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use mimi_client::{MimiClient, RemoteApi};
 use mimi_room::policy::Preset;
-use mimi_types::id::{MimiUri, RoomUri, UserUri};
-use mimi_types::wire::{KeyPackage, UpdateOutcome};
+use mimi_types::id::{RoomUri, UserUri};
+use mimi_types::wire::UpdateOutcome;
 use serde_json::{Value, json};
 
 use super::cluster::{Cluster, Storage};
@@ -85,11 +85,6 @@ pub(super) fn run(args: LargeRoomArgs) -> Result<(), CliError> {
     )
 }
 
-/// One user to add: its URI (the owner claims its devices' KeyPackages by it).
-struct Member {
-    user: UserUri,
-}
-
 async fn scenario(args: &LargeRoomArgs, work: &WorkDir) -> Result<Value, CliError> {
     let devices = args.devices as usize;
     let users = (args.members as usize - 1).div_ceil(devices);
@@ -118,7 +113,7 @@ async fn scenario(args: &LargeRoomArgs, work: &WorkDir) -> Result<Value, CliErro
     let mut growth = Vec::new();
     let grow_started = Instant::now();
     for (i, batch) in members.chunks(args.batch as usize).enumerate() {
-        let additions = claim(&owner, &room, batch).await?;
+        let additions = owner.additions(&room, batch).await?;
         let built = Instant::now();
         let commit = owner.mimi.add_users(&room, &additions)?;
         let build_ms = ms(built.elapsed());
@@ -225,7 +220,7 @@ async fn register_members(
     cluster: &Cluster,
     users: usize,
     devices: usize,
-) -> Result<Vec<Member>, CliError> {
+) -> Result<Vec<UserUri>, CliError> {
     let apis: Vec<RemoteApi> = (0..DOMAINS.len())
         .map(|i| cluster.api(i, 0))
         .collect::<Result<_, _>>()?;
@@ -240,7 +235,7 @@ async fn register_members(
             (u, member)
         });
     }
-    let mut members: Vec<Option<Member>> = (0..users).map(|_| None).collect();
+    let mut members: Vec<Option<UserUri>> = (0..users).map(|_| None).collect();
     while let Some(done) = tasks.join_next().await {
         let (u, member) = done.map_err(bench_err)?;
         members[u] = Some(member?);
@@ -250,7 +245,11 @@ async fn register_members(
 
 /// Register user `u` at the provider behind `api` with `devices` devices, one KeyPackage
 /// each.
-async fn register_member(mut api: RemoteApi, u: usize, devices: usize) -> Result<Member, CliError> {
+async fn register_member(
+    mut api: RemoteApi,
+    u: usize,
+    devices: usize,
+) -> Result<UserUri, CliError> {
     let name = format!("u{u}");
     api.register(&name, PASSWORD, &name).await?;
     let login = api.login(&name, PASSWORD).await?;
@@ -262,30 +261,7 @@ async fn register_member(mut api: RemoteApi, u: usize, devices: usize) -> Result
         api.publish_key_packages(&device, &mimi.key_packages(1, false)?)
             .await?;
     }
-    Ok(Member {
-        user: login.user_uri,
-    })
-}
-
-/// Claim the KeyPackages of every device of `batch`'s users (through the hub for other
-/// providers' users), as additions for one commit.
-async fn claim(
-    owner: &Session,
-    room: &RoomUri,
-    batch: &[Member],
-) -> Result<Vec<(MimiUri, u32, Vec<KeyPackage>)>, CliError> {
-    let role = Preset::CooperativelyAdministered.member_role();
-    let mut additions = Vec::with_capacity(batch.len());
-    for m in batch {
-        let request = owner.mimi.key_material_request(&m.user, room)?;
-        let response = owner.api.key_material(room, &request).await?;
-        let kps: Vec<KeyPackage> = response.key_packages();
-        if kps.is_empty() {
-            return Err(bench_err(format!("{}: no KeyPackage", m.user)));
-        }
-        additions.push((MimiUri::from(m.user.clone()), role, kps));
-    }
-    Ok(additions)
+    Ok(login.user_uri)
 }
 
 /// Send a commit to the hub and merge it: (the hub's answer time in ms, request bytes).

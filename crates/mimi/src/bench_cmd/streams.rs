@@ -10,12 +10,12 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use mimi_client::{MimiClient, RemoteApi};
-use mimi_room::policy::{PolicyState, Preset};
-use mimi_types::id::{GroupUri, RoomUri};
+use mimi_room::policy::Preset;
 use serde_json::json;
 
 use super::cluster::{Cluster, Storage};
 use super::{WorkDir, bench_err, cpu_seconds, write_json};
+use crate::client::session::Session;
 use crate::error::CliError;
 
 const PASSWORD: &str = "bench password";
@@ -159,49 +159,43 @@ async fn create_rooms(
 ) -> Result<Vec<(RemoteApi, MimiClient)>, CliError> {
     let users = accounts.len();
     let mut tasks = tokio::task::JoinSet::new();
-    for (u, (api, mut mimi)) in accounts.into_iter().enumerate() {
+    for (u, (api, mimi)) in accounts.into_iter().enumerate() {
         let mine = rooms / users + usize::from(u < rooms % users);
+        let mut session = Session {
+            api,
+            mimi,
+            device: "d0".into(),
+            username: format!("u{u}"),
+            cursor: 0,
+            profile: None,
+        };
         tasks.spawn(async move {
             let result = async {
                 if mine == 0 {
                     return Ok(());
                 }
-                let hub = api.hub().await?;
-                let preset = Preset::CooperativelyAdministered;
+                let hub = session.api.hub().await?;
                 for r in 0..mine {
-                    let id = format!("u{u}r{r}");
-                    let room = RoomUri::parse(&format!("mimi://{}/r/{id}", hub.domain))?;
-                    let group = GroupUri::parse(&format!("mimi://{}/g/{id}", hub.domain))?;
-                    let policy = PolicyState::new_room(preset, mimi.user())
-                        .map_err(|e| CliError::Client(e.to_string()))?;
-                    let info = mimi.create_room(
-                        room.clone(),
-                        &group,
-                        hub.external_sender.clone(),
-                        Some(hub.franking_agent.clone()),
-                        &policy,
-                    )?;
-                    api.create_room(
-                        &id,
-                        preset.name(),
-                        "d0",
-                        &info.group_info,
-                        &info.ratchet_tree,
-                    )
-                    .await?;
-                    mimi.forget_room(&room);
+                    let room = session
+                        .create_room_with(
+                            &hub,
+                            &format!("u{u}r{r}"),
+                            Preset::CooperativelyAdministered,
+                        )
+                        .await?;
+                    session.mimi.forget_room(&room);
                 }
                 Ok::<(), CliError>(())
             }
             .await;
-            (u, api, mimi, result)
+            (u, session, result)
         });
     }
     let mut done: Vec<Option<(RemoteApi, MimiClient)>> = (0..users).map(|_| None).collect();
     while let Some(joined) = tasks.join_next().await {
-        let (u, api, mimi, result) = joined.map_err(bench_err)?;
+        let (u, session, result) = joined.map_err(bench_err)?;
         result?;
-        done[u] = Some((api, mimi));
+        done[u] = Some((session.api, session.mimi));
     }
     Ok(done.into_iter().flatten().collect())
 }

@@ -4,7 +4,7 @@
 //! processed in cursor order and saved with the cursor.
 
 use mimi_client::remote::fanout;
-use mimi_client::{ClientError, ClientEvent, MimiClient, RemoteApi};
+use mimi_client::{ClientError, ClientEvent, HubKeys, MimiClient, RemoteApi};
 use mimi_content::MessageId;
 use mimi_discovery::Sii;
 use mimi_room::policy::{PolicyState, Preset};
@@ -184,6 +184,16 @@ impl Session {
     /// policy.
     pub async fn create_room(&mut self, id: &str, preset: Preset) -> Result<RoomUri, CliError> {
         let hub = self.api.hub().await?;
+        self.create_room_with(&hub, id, preset).await
+    }
+
+    /// [`Session::create_room`] with the hub's keys already fetched.
+    pub async fn create_room_with(
+        &mut self,
+        hub: &HubKeys,
+        id: &str,
+        preset: Preset,
+    ) -> Result<RoomUri, CliError> {
         let room = RoomUri::parse(&format!("mimi://{}/r/{id}", hub.domain))?;
         let group = GroupUri::parse(&format!("mimi://{}/g/{id}", hub.domain))?;
         let policy = PolicyState::new_room(preset, self.user())
@@ -191,8 +201,8 @@ impl Session {
         let info = self.mimi.create_room(
             room.clone(),
             &group,
-            hub.external_sender,
-            Some(hub.franking_agent),
+            hub.external_sender.clone(),
+            Some(hub.franking_agent.clone()),
             &policy,
         )?;
         self.save().await?;
@@ -219,8 +229,20 @@ impl Session {
     /// Add users to a room: claim their KeyPackages (through the hub for other providers'
     /// users) and commit them with the participant-list change.
     pub async fn add(&mut self, room: &RoomUri, users: &[UserUri]) -> Result<(), CliError> {
+        let additions = self.additions(room, users).await?;
+        let commit = self.mimi.add_users(room, &additions)?;
+        self.commit(room, commit).await
+    }
+
+    /// What adding `users` to `room` commits: each user with the ordinary-member role of the
+    /// room's preset and the KeyPackages claimed for its clients (through the hub for other
+    /// providers' users).
+    pub async fn additions(
+        &self,
+        room: &RoomUri,
+        users: &[UserUri],
+    ) -> Result<Vec<(MimiUri, u32, Vec<KeyPackage>)>, CliError> {
         let state = self.mimi.room_state(room)?;
-        // The role an added user gets: the ordinary-member role of the room's preset.
         let preset_role = Preset::ALL
             .into_iter()
             .find(|p| p.roles() == state.roles)
@@ -230,7 +252,7 @@ impl Session {
                     "{room}: its roles match no preset; cannot pick a role"
                 ))
             })?;
-        let mut additions = Vec::new();
+        let mut additions = Vec::with_capacity(users.len());
         for user in users {
             let request = self.mimi.key_material_request(user, room)?;
             let response = self.api.key_material(room, &request).await?;
@@ -243,8 +265,7 @@ impl Session {
             }
             additions.push((MimiUri::from(user.clone()), preset_role, kps));
         }
-        let commit = self.mimi.add_users(room, &additions)?;
-        self.commit(room, commit).await
+        Ok(additions)
     }
 
     /// A user named by its URI (`mimi://b.example/u/bob`); by a handle scoped to its
