@@ -180,6 +180,8 @@ pub struct Metrics {
     users: Gauge,
     clients: Gauge,
     key_packages: Gauge,
+    stream_events: Gauge,
+    stream_deliveries: Gauge,
 }
 
 impl Default for Metrics {
@@ -269,6 +271,18 @@ impl Metrics {
             "KeyPackages published and not yet claimed",
             key_packages.clone(),
         );
+        let stream_events = Gauge::default();
+        registry.register(
+            "stream_events",
+            "Events held for local clients' event streams, each stored once",
+            stream_events.clone(),
+        );
+        let stream_deliveries = Gauge::default();
+        registry.register(
+            "stream_deliveries",
+            "Deliveries in local clients' event streams (an event to each recipient)",
+            stream_deliveries.clone(),
+        );
         Self {
             registry,
             requests,
@@ -285,6 +299,8 @@ impl Metrics {
             users,
             clients,
             key_packages,
+            stream_events,
+            stream_deliveries,
         }
     }
 
@@ -408,6 +424,8 @@ impl Metrics {
         self.users.set(gauge(counts.users));
         self.clients.set(gauge(counts.clients));
         self.key_packages.set(gauge(counts.key_packages));
+        self.stream_events.set(gauge(counts.stream_events));
+        self.stream_deliveries.set(gauge(counts.stream_deliveries));
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &self.registry)
             .map_err(|e| mimi_store::StoreError::Invalid(format!("encoding metrics: {e}")))?;

@@ -185,21 +185,6 @@ pub struct OutboxBacklog {
     pub next_attempt_ms: u64,
 }
 
-/// An event for one of this provider's clients.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct NewDelivery {
-    /// The client whose stream gets it.
-    pub client_uri: String,
-    /// The room it belongs to.
-    pub room: String,
-    /// What it is (e.g. "message", "welcome"); the client API's vocabulary.
-    pub kind: String,
-    /// The payload (e.g. the TLS-encoded MLS message).
-    pub body: Vec<u8>,
-    /// When it was stored.
-    pub created_ms: u64,
-}
-
 /// A fanout message a follower received from a room's hub (protocol-06 §5.5).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FollowerNotify {
@@ -307,6 +292,11 @@ pub struct Counts {
     pub hub_rooms: u64,
     /// Unclaimed KeyPackages (one-time and last-resort), including expired ones not yet purged.
     pub key_packages: u64,
+    /// Events held for local clients' streams, each stored once however many clients it
+    /// went to.
+    pub stream_events: u64,
+    /// Deliveries in local clients' streams (an event to each of its recipients).
+    pub stream_deliveries: u64,
 }
 
 /// An abuse report a hub accepted (protocol-06 §5.9), kept for the hub's operators.

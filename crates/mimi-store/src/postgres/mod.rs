@@ -76,10 +76,15 @@ const MIGRATIONS: crate::migrations::Migrations = &[
         "room_state_seq",
         include_str!("../../migrations/postgres/0003_room_state_seq.sql"),
     ),
+    (
+        4,
+        "shared_stream_events",
+        include_str!("../../migrations/postgres/0004_shared_stream_events.sql"),
+    ),
 ];
 
 /// The schema version this build writes (the highest migration).
-pub const POSTGRES_SCHEMA_VERSION: i64 = 3;
+pub const POSTGRES_SCHEMA_VERSION: i64 = 4;
 
 /// Hub submissions are forgotten in bulk when the horizon moved by this much.
 const FORGET_EVERY_MS: u64 = 60_000;
@@ -438,7 +443,9 @@ impl Store for PgStore {
     }
 
     async fn trim_events(&self, client_uri: &str, through: u64) -> Result<u64> {
-        streams::trim(&self.pool, client_uri, through).await
+        let mut tx = self.begin().await?;
+        let r = streams::trim(&mut tx, client_uri, through).await;
+        finish(tx, r).await
     }
 
     async fn put_consent(&self, consent: &ConsentRecord) -> Result<()> {
@@ -501,7 +508,8 @@ impl Store for PgStore {
     async fn counts(&self) -> Result<Counts> {
         let row = sqlx::query(
             "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM clients), \
-             (SELECT count(*) FROM hub_rooms), (SELECT count(*) FROM key_packages)",
+             (SELECT count(*) FROM hub_rooms), (SELECT count(*) FROM key_packages), \
+             (SELECT count(*) FROM stream_events), (SELECT count(*) FROM deliveries)",
         )
         .fetch_one(&self.pool)
         .await
@@ -511,6 +519,8 @@ impl Store for PgStore {
             clients: unsigned(get(&row, 1)?, "clients")?,
             hub_rooms: unsigned(get(&row, 2)?, "rooms")?,
             key_packages: unsigned(get(&row, 3)?, "key packages")?,
+            stream_events: unsigned(get(&row, 4)?, "stream events")?,
+            stream_deliveries: unsigned(get(&row, 5)?, "stream deliveries")?,
         })
     }
 
@@ -609,6 +619,63 @@ mod tests {
     #[test]
     fn embedded_migrations_match_the_directory() {
         crate::migrations::assert_embedded("postgres", MIGRATIONS, POSTGRES_SCHEMA_VERSION);
+    }
+
+    /// Migration 0004 keeps the events of a version-3 database: each delivery becomes an
+    /// event of its own, at the same cursor, and the stream goes on from there. (Runs when
+    /// `MIMI_TEST_POSTGRES_URL` names a server.)
+    #[tokio::test]
+    async fn deliveries_survive_the_shared_events_migration() {
+        let Ok(admin) = std::env::var("MIMI_TEST_POSTGRES_URL") else {
+            return;
+        };
+        let db = crate::ScratchDatabase::create(&admin, "migrate")
+            .await
+            .unwrap();
+        let pool = PgPool::connect(db.url()).await.unwrap();
+        let v3 = Migrator::new(crate::migrations::Embedded(&MIGRATIONS[..3]))
+            .await
+            .unwrap();
+        v3.run(&pool).await.unwrap();
+        sqlx::raw_sql(
+            "INSERT INTO client_streams (client_uri, last_cursor) VALUES ('c', 2); \
+             INSERT INTO deliveries (client_uri, cursor, room, kind, body, created_ms) \
+             VALUES ('c', 1, 'r', 'welcome', '\\x01', 10), ('c', 2, 'r', 'fanout', '\\x02', 20)",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+
+        let s = PgStore::connect(db.url()).await.unwrap();
+        let events = s.events_after("c", 0, 10).await.unwrap();
+        let seen: Vec<_> = events
+            .iter()
+            .map(|e| (e.cursor, e.kind.as_str(), e.body.clone(), e.created_ms))
+            .collect();
+        assert_eq!(
+            seen,
+            vec![(1, "welcome", vec![1], 10), (2, "fanout", vec![2], 20)]
+        );
+        let counts = s.counts().await.unwrap();
+        assert_eq!((counts.stream_events, counts.stream_deliveries), (2, 2));
+        s.set_follower_member("r", "c", true).await.unwrap();
+        let notify = crate::FollowerNotify {
+            room: "r".into(),
+            hub: "z.example".into(),
+            message_hash: [7; 32],
+            kind: "fanout".into(),
+            body: vec![3],
+            created_ms: 30,
+            welcome_refs: Vec::new(),
+        };
+        s.record_notify(&notify).await.unwrap();
+        assert_eq!(s.events_after("c", 2, 10).await.unwrap()[0].body, vec![3]);
+        assert_eq!(s.trim_events("c", 3).await.unwrap(), 3);
+        let counts = s.counts().await.unwrap();
+        assert_eq!((counts.stream_events, counts.stream_deliveries), (0, 0));
+        s.close().await;
+        db.remove().await.unwrap();
     }
 
     #[tokio::test]

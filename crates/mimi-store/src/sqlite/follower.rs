@@ -4,7 +4,7 @@ use sqlx::sqlite::SqliteConnection;
 
 use super::{db_err, get, keys, streams, unsigned};
 use crate::error::{Result, StoreError};
-use crate::model::{FollowerNotify, NewDelivery};
+use crate::model::FollowerNotify;
 
 pub(super) async fn record_notify(
     c: &mut SqliteConnection,
@@ -58,19 +58,7 @@ pub(super) async fn record_notify(
     };
     recipients.sort();
     recipients.dedup();
-    for client_uri in &recipients {
-        streams::append(
-            c,
-            &NewDelivery {
-                client_uri: client_uri.clone(),
-                room: notify.room.clone(),
-                kind: notify.kind.clone(),
-                body: notify.body.clone(),
-                created_ms: notify.created_ms,
-            },
-        )
-        .await?;
-    }
+    streams::append_to(c, notify, &recipients).await?;
     Ok(Some(recipients))
 }
 

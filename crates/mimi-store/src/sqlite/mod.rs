@@ -65,13 +65,18 @@ const MIGRATIONS: crate::migrations::Migrations = &[
         "members_by_client",
         include_str!("../../migrations/sqlite/0004_members_by_client.sql"),
     ),
+    (
+        5,
+        "shared_stream_events",
+        include_str!("../../migrations/sqlite/0005_shared_stream_events.sql"),
+    ),
 ];
 
 /// Hub submissions are forgotten in bulk when the horizon moved by this much.
 const FORGET_EVERY_MS: u64 = 60_000;
 
 /// The schema version this build writes (the highest migration).
-pub const SQLITE_SCHEMA_VERSION: i64 = 4;
+pub const SQLITE_SCHEMA_VERSION: i64 = 5;
 
 /// How to open a SQLite store. `Default` is what `mimi serve` uses.
 #[derive(Debug, Clone)]
@@ -787,7 +792,8 @@ impl Store for SqliteStore {
         let c = &mut *self.read_conn().await?;
         let row = sqlx::query(
             "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM clients), \
-             (SELECT count(*) FROM hub_rooms), (SELECT count(*) FROM key_packages)",
+             (SELECT count(*) FROM hub_rooms), (SELECT count(*) FROM key_packages), \
+             (SELECT count(*) FROM stream_events), (SELECT count(*) FROM deliveries)",
         )
         .fetch_one(&mut *c)
         .await
@@ -797,6 +803,8 @@ impl Store for SqliteStore {
             clients: unsigned(get(&row, 1)?, "clients")?,
             hub_rooms: unsigned(get(&row, 2)?, "rooms")?,
             key_packages: unsigned(get(&row, 3)?, "key packages")?,
+            stream_events: unsigned(get(&row, 4)?, "stream events")?,
+            stream_deliveries: unsigned(get(&row, 5)?, "stream deliveries")?,
         })
     }
 
@@ -883,6 +891,59 @@ mod tests {
     #[test]
     fn embedded_migrations_match_the_directory() {
         crate::migrations::assert_embedded("sqlite", MIGRATIONS, SQLITE_SCHEMA_VERSION);
+    }
+
+    /// Migration 0005 keeps the events of a version-4 database: each delivery becomes an
+    /// event of its own, at the same cursor, and the stream goes on from there.
+    #[tokio::test]
+    async fn deliveries_survive_the_shared_events_migration() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v4.db");
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true);
+        let pool = SqlitePool::connect_with(options).await.unwrap();
+        let v4 = Migrator::new(crate::migrations::Embedded(&MIGRATIONS[..4]))
+            .await
+            .unwrap();
+        v4.run(&pool).await.unwrap();
+        sqlx::query(
+            "INSERT INTO client_streams (client_uri, last_cursor) VALUES ('c', 2); \
+             INSERT INTO deliveries (client_uri, cursor, room, kind, body, created_ms) \
+             VALUES ('c', 1, 'r', 'welcome', x'01', 10), ('c', 2, 'r', 'fanout', x'02', 20)",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+
+        let s = SqliteStore::open(&path).await.unwrap();
+        let events = s.events_after("c", 0, 10).await.unwrap();
+        let seen: Vec<_> = events
+            .iter()
+            .map(|e| (e.cursor, e.kind.as_str(), e.body.clone(), e.created_ms))
+            .collect();
+        assert_eq!(
+            seen,
+            vec![(1, "welcome", vec![1], 10), (2, "fanout", vec![2], 20)]
+        );
+        let counts = s.counts().await.unwrap();
+        assert_eq!((counts.stream_events, counts.stream_deliveries), (2, 2));
+        s.set_follower_member("r", "c", true).await.unwrap();
+        let notify = FollowerNotify {
+            room: "r".into(),
+            hub: "z.example".into(),
+            message_hash: [7; 32],
+            kind: "fanout".into(),
+            body: vec![3],
+            created_ms: 30,
+            welcome_refs: Vec::new(),
+        };
+        s.record_notify(&notify).await.unwrap();
+        assert_eq!(s.events_after("c", 2, 10).await.unwrap()[0].body, vec![3]);
+        assert_eq!(s.trim_events("c", 3).await.unwrap(), 3);
+        let counts = s.counts().await.unwrap();
+        assert_eq!((counts.stream_events, counts.stream_deliveries), (0, 0));
     }
 
     #[test]

@@ -4,44 +4,60 @@ use sqlx::sqlite::SqliteConnection;
 
 use super::{count, db_err, get, time, unsigned};
 use crate::error::{Result, StoreError};
-use crate::model::{DeliveryRow, NewDelivery};
+use crate::model::{DeliveryRow, FollowerNotify};
 
-/// Append an event to a client's stream (inside the caller's transaction); its cursor.
-pub(super) async fn append(c: &mut SqliteConnection, d: &NewDelivery) -> Result<u64> {
-    if d.client_uri.is_empty() {
+// An event is stored once, with the number of deliveries that refer to it (decision 0156).
+// Its deliveries, written right after it, refer to it as the highest event id, which it is:
+// a new id is one more than the highest (an INTEGER PRIMARY KEY), and the writer is alone in
+// its transaction.
+
+/// Append an event to the streams of `to`, clients named by URI, sorted and without
+/// duplicates (inside the caller's transaction).
+pub(super) async fn append_to(
+    c: &mut SqliteConnection,
+    notify: &FollowerNotify,
+    to: &[String],
+) -> Result<()> {
+    if to.is_empty() {
+        return Ok(());
+    }
+    if to.iter().any(String::is_empty) {
         return Err(StoreError::Invalid(
             "a delivery to an empty client URI".into(),
         ));
     }
-    // The counter row is the per-client lock: cursors are dense and in commit order.
-    let row = sqlx::query(
-        "INSERT INTO client_streams (client_uri, last_cursor) VALUES (?, 1) \
-         ON CONFLICT (client_uri) DO UPDATE SET last_cursor = client_streams.last_cursor + 1 \
-         RETURNING last_cursor",
-    )
-    .bind(&d.client_uri)
-    .fetch_one(&mut *c)
-    .await
-    .map_err(db_err)?;
-    let cursor: i64 = get(&row, 0)?;
     sqlx::query(
-        "INSERT INTO deliveries (client_uri, cursor, room, kind, body, created_ms) \
-         VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO stream_events (room, kind, body, created_ms, refs) VALUES (?, ?, ?, ?, ?)",
     )
-    .bind(&d.client_uri)
-    .bind(cursor)
-    .bind(&d.room)
-    .bind(&d.kind)
-    .bind(&d.body)
-    .bind(time(d.created_ms))
+    .bind(&notify.room)
+    .bind(&notify.kind)
+    .bind(&notify.body)
+    .bind(time(notify.created_ms))
+    .bind(count(to.len()))
     .execute(&mut *c)
     .await
     .map_err(db_err)?;
-    unsigned(cursor, "cursor")
+    for client_uri in to {
+        // The counter row is the per-client lock: cursors are dense and in commit order.
+        sqlx::query(
+            "INSERT INTO client_streams (client_uri, last_cursor) VALUES (?1, 1) \
+             ON CONFLICT (client_uri) \
+             DO UPDATE SET last_cursor = client_streams.last_cursor + 1; \
+             INSERT INTO deliveries (client_uri, cursor, event) \
+             SELECT ?1, last_cursor, (SELECT max(id) FROM stream_events) \
+             FROM client_streams WHERE client_uri = ?1",
+        )
+        .bind(client_uri)
+        .execute(&mut *c)
+        .await
+        .map_err(db_err)?;
+    }
+    Ok(())
 }
 
 /// Append an event to the stream of every local member of `room` (inside the caller's
-/// transaction), all in one round trip to the database; the members, sorted.
+/// transaction): the event stored once, each member's delivery referring to it; the members,
+/// sorted.
 pub(super) async fn append_to_members(
     c: &mut SqliteConnection,
     room: &str,
@@ -49,16 +65,20 @@ pub(super) async fn append_to_members(
     body: &[u8],
     created_ms: u64,
 ) -> Result<Vec<String>> {
-    // The counter rows first (each member's cursor goes up by one, in commit order), then one
-    // delivery per member at its new cursor, then who they were. An upsert from a SELECT
-    // needs a WHERE clause (SQLite's parsing rule), which it has.
+    // The event (if the room has local members), the counter rows (each member's cursor goes
+    // up by one, in commit order), one delivery per member at its new cursor, then who they
+    // were. An upsert from a SELECT needs a WHERE clause (SQLite's parsing rule), which it has.
     sqlx::query(
-        "INSERT INTO client_streams (client_uri, last_cursor) \
+        "INSERT INTO stream_events (room, kind, body, created_ms, refs) \
+         SELECT ?1, ?2, ?3, ?4, count(*) FROM follower_members WHERE room = ?1 \
+         HAVING count(*) > 0; \
+         INSERT INTO client_streams (client_uri, last_cursor) \
          SELECT client_uri, 1 FROM follower_members WHERE room = ?1 \
          ON CONFLICT (client_uri) DO UPDATE SET last_cursor = client_streams.last_cursor + 1; \
-         INSERT INTO deliveries (client_uri, cursor, room, kind, body, created_ms) \
-         SELECT m.client_uri, s.last_cursor, ?1, ?2, ?3, ?4 FROM follower_members m \
-         JOIN client_streams s ON s.client_uri = m.client_uri WHERE m.room = ?1; \
+         INSERT INTO deliveries (client_uri, cursor, event) \
+         SELECT m.client_uri, s.last_cursor, (SELECT max(id) FROM stream_events) \
+         FROM follower_members m JOIN client_streams s ON s.client_uri = m.client_uri \
+         WHERE m.room = ?1; \
          SELECT client_uri FROM follower_members WHERE room = ?1 ORDER BY client_uri",
     )
     .bind(room)
@@ -83,8 +103,9 @@ pub(super) async fn events_after(
         return Ok(Vec::new());
     }
     sqlx::query(
-        "SELECT cursor, client_uri, room, kind, body, created_ms FROM deliveries \
-         WHERE client_uri = ? AND cursor > ? ORDER BY cursor LIMIT ?",
+        "SELECT d.cursor, d.client_uri, e.room, e.kind, e.body, e.created_ms \
+         FROM deliveries d JOIN stream_events e ON e.id = d.event \
+         WHERE d.client_uri = ? AND d.cursor > ? ORDER BY d.cursor LIMIT ?",
     )
     .bind(client_uri)
     .bind(time(cursor))
@@ -118,7 +139,29 @@ pub(super) async fn latest_cursor(c: &mut SqliteConnection, client_uri: &str) ->
     }
 }
 
+/// Drop a client's deliveries through `through` (inside the caller's transaction), and the
+/// events no delivery refers to any more; how many deliveries went.
 pub(super) async fn trim(c: &mut SqliteConnection, client_uri: &str, through: u64) -> Result<u64> {
+    sqlx::query(
+        "UPDATE stream_events SET refs = refs - t.n \
+         FROM (SELECT event, count(*) AS n FROM deliveries \
+               WHERE client_uri = ?1 AND cursor <= ?2 GROUP BY event) AS t \
+         WHERE stream_events.id = t.event",
+    )
+    .bind(client_uri)
+    .bind(time(through))
+    .execute(&mut *c)
+    .await
+    .map_err(db_err)?;
+    sqlx::query(
+        "DELETE FROM stream_events WHERE refs = 0 AND id IN \
+         (SELECT event FROM deliveries WHERE client_uri = ?1 AND cursor <= ?2)",
+    )
+    .bind(client_uri)
+    .bind(time(through))
+    .execute(&mut *c)
+    .await
+    .map_err(db_err)?;
     Ok(
         sqlx::query("DELETE FROM deliveries WHERE client_uri = ? AND cursor <= ?")
             .bind(client_uri)

@@ -47,6 +47,7 @@ macro_rules! every_test {
             outbox::dead_letters_unblock_the_queue,
             streams::resume_without_gaps,
             streams::trim_keeps_cursors,
+            streams::events_stored_once,
             directory::consent_records,
             directory::consent_requests,
             directory::identifier_search,

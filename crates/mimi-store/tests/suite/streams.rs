@@ -114,3 +114,77 @@ pub async fn trim_keeps_cursors<S: Store>(make: &impl AsyncFn() -> S) {
     assert_eq!(next.iter().map(|e| e.cursor).collect::<Vec<_>>(), vec![6]);
     assert_eq!(s.latest_cursor(&alice).await.unwrap(), 6);
 }
+
+/// An event to many clients is stored once: the counts show one event and a delivery per
+/// recipient, through hub events, fanout batches and Welcomes; trimming removes the event
+/// with its last delivery, and not before.
+pub async fn events_stored_once<S: Store>(make: &impl AsyncFn() -> S) {
+    let s = make().await;
+    let stored = async |s: &S| {
+        let c = s.counts().await.unwrap();
+        (c.stream_events, c.stream_deliveries)
+    };
+    let clients: Vec<String> = (1..=3).map(|n| client_uri("bob", n)).collect();
+    let [b1, b2, b3] = [&clients[0], &clients[1], &clients[2]];
+    let r = room("hosted");
+    members(&s, &r, &[b1, b2, b3]).await;
+    s.commit_hub_event(&event(&r, 0, &[], &[b1, b2, b3]))
+        .await
+        .unwrap();
+    assert_eq!(stored(&s).await, (1, 3));
+
+    // A batch of two messages to the three members of a followed room.
+    let followed = "mimi://z.example/r/followed".to_string();
+    members(&s, &followed, &[b1, b2, b3]).await;
+    let batch = [
+        notify(&followed, 1, "m1", &[]),
+        notify(&followed, 2, "m2", &[]),
+    ];
+    s.record_notify_batch(&batch).await.unwrap();
+    assert_eq!(stored(&s).await, (3, 9));
+
+    // A Welcome to two new members.
+    let (c1, c2) = (client_uri("carol", 1), client_uri("carol", 2));
+    s.record_welcome_route(b"ref-1", &c1).await.unwrap();
+    s.record_welcome_route(b"ref-2", &c2).await.unwrap();
+    s.record_notify(&notify(&followed, 3, "welcome", &[b"ref-1", b"ref-2"]))
+        .await
+        .unwrap();
+    assert_eq!(stored(&s).await, (4, 11));
+    for c in [&c1, &c2] {
+        let got = s.events_after(c, 0, 10).await.unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].body, b"welcome");
+        assert_eq!(got[0].cursor, 1);
+    }
+
+    // Trimming: the events stay while someone still has them.
+    assert_eq!(s.trim_events(b1, u64::MAX).await.unwrap(), 3);
+    assert_eq!(stored(&s).await, (4, 8));
+    assert_eq!(s.trim_events(b2, 2).await.unwrap(), 2);
+    assert_eq!(stored(&s).await, (4, 6));
+    assert_eq!(s.trim_events(b3, 1).await.unwrap(), 1);
+    assert_eq!(
+        stored(&s).await,
+        (3, 5),
+        "the room's first event had no one left"
+    );
+    let b2_rest = s.events_after(b2, 0, 10).await.unwrap();
+    assert_eq!(b2_rest.len(), 1);
+    assert_eq!(b2_rest[0].body, b"m2");
+    assert_eq!(s.trim_events(b3, u64::MAX).await.unwrap(), 2);
+    assert_eq!(
+        stored(&s).await,
+        (2, 3),
+        "m1 went with b3's copy; m2 b2 still has"
+    );
+    assert_eq!(s.trim_events(b2, u64::MAX).await.unwrap(), 1);
+    assert_eq!(s.trim_events(&c1, u64::MAX).await.unwrap(), 1);
+    assert_eq!(stored(&s).await, (1, 1));
+    assert_eq!(
+        s.events_after(&c2, 0, 10).await.unwrap()[0].body,
+        b"welcome"
+    );
+    assert_eq!(s.trim_events(&c2, u64::MAX).await.unwrap(), 1);
+    assert_eq!(stored(&s).await, (0, 0));
+}
