@@ -38,6 +38,21 @@ pub struct HostedRoom {
     pub preset: String,
 }
 
+/// A hosted room in memory, and when it was last asked for.
+struct Resident {
+    room: Arc<Mutex<HostedRoom>>,
+    used_ms: u64,
+}
+
+impl Resident {
+    fn new(room: Arc<Mutex<HostedRoom>>) -> Self {
+        Self {
+            room,
+            used_ms: now_ms(),
+        }
+    }
+}
+
 /// How long a peer client CA that could not be fetched is not asked for again.
 const CA_RETRY_MS: u64 = 10_000;
 /// At most this many domains are remembered as unreachable at once; beyond that, no new
@@ -56,7 +71,9 @@ pub struct Provider<S: Store> {
     pub client: FederationClient,
     /// Client CAs: ours and the peers' we fetched.
     pub trust: RwLock<TrustStore>,
-    rooms: Mutex<HashMap<RoomUri, Arc<Mutex<HostedRoom>>>>,
+    /// The hosted rooms in memory: loaded on first use, evicted when idle
+    /// ([`Provider::evict_idle_rooms`], docs/decisions/0157).
+    rooms: Mutex<HashMap<RoomUri, Resident>>,
     /// Domains whose client CA could not be fetched, with when to try again: a peer naming
     /// arbitrary domains cannot make us connect to each of them again and again
     /// (docs/security.md G18).
@@ -76,7 +93,8 @@ pub struct Provider<S: Store> {
 }
 
 impl<S: Store> Provider<S> {
-    /// Assemble a provider and restore the rooms it hosts from storage.
+    /// Assemble a provider. The rooms it hosts stay in storage until first used
+    /// (docs/decisions/0157).
     pub async fn start(
         config: Config,
         keys: ProviderKeys,
@@ -103,15 +121,6 @@ impl<S: Store> Provider<S> {
             metrics: Arc::new(Metrics::new()),
             instance: instance_name()?,
         });
-        let snapshots = provider.store.load_hub_rooms().await.map_err(store_err)?;
-        for snapshot in snapshots {
-            let room = provider.restore(&snapshot).await?;
-            provider
-                .rooms
-                .lock()
-                .await
-                .insert(room.room.room().clone(), Arc::new(Mutex::new(room)));
-        }
         Ok(provider)
     }
 
@@ -194,16 +203,18 @@ impl<S: Store> Provider<S> {
         }
     }
 
-    /// A hosted room, if this provider is its hub. With shared storage, a room another
-    /// instance created is loaded on first use (docs/decisions/0160).
+    /// A hosted room, if this provider is its hub: loaded from storage on first use and
+    /// after an eviction (docs/decisions/0157), also a room another instance sharing the
+    /// storage created (docs/decisions/0160).
     pub async fn hosted_room(
         &self,
         room: &RoomUri,
     ) -> Result<Option<Arc<Mutex<HostedRoom>>>, ServerError> {
-        if let Some(hosted) = self.rooms.lock().await.get(room) {
-            return Ok(Some(hosted.clone()));
+        if let Some(resident) = self.rooms.lock().await.get_mut(room) {
+            resident.used_ms = now_ms();
+            return Ok(Some(resident.room.clone()));
         }
-        if !self.store.shared() || room.domain() != self.domain() {
+        if room.domain() != self.domain() {
             return Ok(None);
         }
         let Some(stored) = self
@@ -214,8 +225,10 @@ impl<S: Store> Provider<S> {
         else {
             return Ok(None);
         };
-        // Its members' credentials may name peers another instance fetched the CAs of.
-        add_stored_peer_cas(&mut *self.trust.write().await, &self.store).await?;
+        if self.store.shared() {
+            // Its members' credentials may name peers another instance fetched the CAs of.
+            add_stored_peer_cas(&mut *self.trust.write().await, &self.store).await?;
+        }
         let restored = Arc::new(Mutex::new(self.restore(&stored).await?));
         // Another request may have loaded it meanwhile: keep the first.
         Ok(Some(
@@ -223,9 +236,30 @@ impl<S: Store> Provider<S> {
                 .lock()
                 .await
                 .entry(room.clone())
-                .or_insert(restored)
+                .or_insert_with(|| Resident::new(restored))
+                .room
                 .clone(),
         ))
+    }
+
+    /// Drop from memory the hosted rooms nobody has asked for since `idle_ms` before
+    /// `now_ms` and nobody holds (no request, no write in flight): their state is all in
+    /// storage, and the next request loads them again (docs/decisions/0157). Returns how
+    /// many were dropped.
+    pub async fn evict_idle_rooms(&self, now_ms: u64, idle_ms: u64) -> usize {
+        let mut rooms = self.rooms.lock().await;
+        let before = rooms.len();
+        // Handles are only cloned from this map, under its lock: a room whose only handle
+        // is the map's is not in use and cannot be taken while we hold the lock.
+        rooms.retain(|_, r| {
+            Arc::strong_count(&r.room) > 1 || now_ms.saturating_sub(r.used_ms) < idle_ms
+        });
+        before - rooms.len()
+    }
+
+    /// How many hosted rooms are in memory now.
+    pub async fn resident_rooms(&self) -> usize {
+        self.rooms.lock().await.len()
     }
 
     /// With shared storage, bring a locked room up to date with what other instances of
@@ -280,7 +314,7 @@ impl<S: Store> Provider<S> {
         self.rooms
             .lock()
             .await
-            .insert(uri, Arc::new(Mutex::new(room)));
+            .insert(uri, Resident::new(Arc::new(Mutex::new(room))));
         Ok(())
     }
 

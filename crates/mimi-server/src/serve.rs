@@ -183,20 +183,39 @@ async fn stopped(mut stop: watch::Receiver<bool>) {
 /// How often expired tokens and KeyPackages are purged.
 const PURGE_EVERY: Duration = Duration::from_secs(600);
 
-/// Periodic clean-up until shutdown: expired tokens and KeyPackages.
-async fn housekeeping<S: Store>(provider: Arc<Provider<S>>, mut stop: watch::Receiver<bool>) {
+/// How often hosted rooms idle for [`ROOM_IDLE`] are dropped from memory.
+const EVICT_EVERY: Duration = Duration::from_secs(60);
+
+/// A hosted room nobody asked for in this long leaves memory until its next request
+/// (docs/decisions/0157).
+const ROOM_IDLE: Duration = Duration::from_secs(600);
+
+/// Periodic clean-up until shutdown: expired tokens and KeyPackages; idle rooms out of
+/// memory.
+async fn housekeeping<S: Store>(provider: Arc<Provider<S>>, stop: watch::Receiver<bool>) {
+    let stop = stopped(stop);
+    tokio::pin!(stop);
+    let mut purge = tokio::time::interval(PURGE_EVERY);
+    let mut evict = tokio::time::interval(EVICT_EVERY);
+    evict.tick().await;
     loop {
-        match provider
-            .store
-            .purge_expired(crate::provider::now_ms())
-            .await
-        {
-            Ok(purged) => tracing::debug!(?purged, "purged expired records"),
-            Err(e) => tracing::warn!(error = %e, "purging expired records"),
-        }
         tokio::select! {
-            () = tokio::time::sleep(PURGE_EVERY) => {}
-            _ = stop.wait_for(|s| *s) => return,
+            _ = purge.tick() => {
+                match provider.store.purge_expired(crate::provider::now_ms()).await {
+                    Ok(purged) => tracing::debug!(?purged, "purged expired records"),
+                    Err(e) => tracing::warn!(error = %e, "purging expired records"),
+                }
+            }
+            _ = evict.tick() => {
+                let idle_ms = u64::try_from(ROOM_IDLE.as_millis()).unwrap_or(u64::MAX);
+                let evicted = provider
+                    .evict_idle_rooms(crate::provider::now_ms(), idle_ms)
+                    .await;
+                if evicted > 0 {
+                    tracing::debug!(evicted, "idle rooms dropped from memory");
+                }
+            }
+            () = &mut stop => return,
         }
     }
 }
