@@ -64,6 +64,16 @@ impl Group {
     /// Finish the open group: `COMMIT` (or, if `Err`, roll back) and remember a failure for
     /// the writers that deferred to it. The group's outcome.
     async fn finish(&mut self, rollback_with: Option<StoreError>) -> Result<()> {
+        self.finish_with(rollback_with, "COMMIT").await
+    }
+
+    /// [`Group::finish`], committing with `commit` (`COMMIT`, or statements ending with it,
+    /// in one round trip).
+    async fn finish_with(
+        &mut self,
+        rollback_with: Option<StoreError>,
+        commit: &'static str,
+    ) -> Result<()> {
         let number = self.number;
         self.number += 1;
         self.done = 0;
@@ -74,7 +84,7 @@ impl Group {
             };
         };
         let outcome = match rollback_with {
-            None => tx.finish(Ok(())).await,
+            None => tx.finish_with(Ok(()), commit).await,
             Some(e) => tx.finish(Err(e)).await,
         };
         if let Err(e) = &outcome {
@@ -109,8 +119,37 @@ impl Writer {
     }
 
     /// Start a write operation: the lock, the group's transaction (begun on `conn` if none
-    /// is open), and the operation's savepoint.
+    /// is open), and the operation's savepoint (opened in the same round trip as the
+    /// transaction, when this operation begins it).
     pub(super) async fn begin<F, Fut>(&self, conn: F) -> Result<WriteOp>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<sqlx::pool::PoolConnection<sqlx::Sqlite>>>,
+    {
+        let mut guard = self.lock().await;
+        if guard.tx.is_none() {
+            guard.tx = Some(Tx::begin(conn().await?, "BEGIN IMMEDIATE; SAVEPOINT op").await?);
+            return Ok(WriteOp {
+                writer: self.clone(),
+                guard: Some(guard),
+                savepoint: true,
+                deferred_to: None,
+            });
+        }
+        let mut op = WriteOp {
+            writer: self.clone(),
+            guard: Some(guard),
+            savepoint: false,
+            deferred_to: None,
+        };
+        op.open_savepoint().await?;
+        Ok(op)
+    }
+
+    /// Start a write operation without its savepoint: the caller opens it (`SAVEPOINT op`)
+    /// as the first statement of its own round trip and says so with
+    /// [`WriteOp::savepoint_opened`], or calls [`WriteOp::open_savepoint`].
+    pub(super) async fn begin_bare<F, Fut>(&self, conn: F) -> Result<WriteOp>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<sqlx::pool::PoolConnection<sqlx::Sqlite>>>,
@@ -119,27 +158,12 @@ impl Writer {
         if guard.tx.is_none() {
             guard.tx = Some(Tx::begin(conn().await?, "BEGIN IMMEDIATE").await?);
         }
-        let mut op = WriteOp {
+        Ok(WriteOp {
             writer: self.clone(),
             guard: Some(guard),
             savepoint: false,
             deferred_to: None,
-        };
-        let started = sqlx::query("SAVEPOINT op").execute(op.conn()?).await;
-        match started {
-            Ok(_) => {
-                op.savepoint = true;
-                Ok(op)
-            }
-            Err(e) => {
-                let e = db_err(e);
-                // The transaction is in an unknown state: end the group with the error.
-                if let Some(mut guard) = op.guard.take() {
-                    let _ = guard.finish(Some(e.clone())).await;
-                }
-                Err(e)
-            }
-        }
+        })
     }
 
     /// The lock with no group open: for work outside the group commit (migrations).
@@ -173,21 +197,88 @@ impl WriteOp {
             .conn()
     }
 
+    /// Open this operation's savepoint (after [`Writer::begin_bare`]). If that fails, the
+    /// group's transaction is in an unknown state: the group ends with the error.
+    pub(super) async fn open_savepoint(&mut self) -> Result<()> {
+        let started = sqlx::query("SAVEPOINT op").execute(self.conn()?).await;
+        match started {
+            Ok(_) => {
+                self.savepoint = true;
+                Ok(())
+            }
+            Err(e) => {
+                let e = db_err(e);
+                if let Some(mut guard) = self.guard.take() {
+                    let _ = guard.finish(Some(e.clone())).await;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Undo this operation's statements and close its savepoint, for a caller that goes on
+    /// another way after its round trip failed. If that fails, the group's transaction is in
+    /// an unknown state: the group ends with the error.
+    pub(super) async fn undo(&mut self) -> Result<()> {
+        let undone = sqlx::query("ROLLBACK TO op; RELEASE op")
+            .execute(self.conn()?)
+            .await;
+        self.savepoint = false;
+        match undone {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let e = db_err(e);
+                if let Some(mut guard) = self.guard.take() {
+                    let _ = guard.finish(Some(e.clone())).await;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Record that the caller's own statements opened (`true`) or released (`false`) this
+    /// operation's savepoint.
+    pub(super) fn savepoint_opened(&mut self, open: bool) {
+        self.savepoint = open;
+    }
+
     /// Keep this operation's effects if `result` is `Ok`, undo them if `Err`; resolve once
-    /// they are durable (or undone). A failed commit is this operation's error too.
+    /// they are durable (or undone). A failed commit is this operation's error too. An
+    /// operation whose savepoint is no longer open (the caller released it) has nothing to
+    /// end; with `Err` it must have undone its statements itself.
     pub(super) async fn finish<T>(mut self, result: Result<T>) -> Result<T> {
-        let end = match &result {
-            Ok(_) => "RELEASE op",
-            Err(_) => "ROLLBACK TO op",
-        };
-        let ended = sqlx::query(end).execute(self.conn()?).await.map_err(db_err);
-        let ended = match (ended, &result) {
-            (Ok(_), Err(_)) => sqlx::query("RELEASE op")
+        if result.is_ok() {
+            let guard = self
+                .guard
+                .as_mut()
+                .ok_or_else(|| StoreError::Database("write operation already finished".into()))?;
+            if !self.writer.others_queued() || guard.done + 1 >= MAX_GROUP {
+                // Commit at once, this operation's release and the group's commit in one
+                // round trip.
+                let commit = if self.savepoint {
+                    "RELEASE op; COMMIT"
+                } else {
+                    "COMMIT"
+                };
+                self.savepoint = false;
+                let mut guard = self.guard.take().ok_or_else(|| {
+                    StoreError::Database("write operation already finished".into())
+                })?;
+                return guard.finish_with(None, commit).await.and(result);
+            }
+        }
+        let ended = match (self.savepoint, &result) {
+            (false, _) => Ok(()),
+            (true, Ok(_)) => sqlx::query("RELEASE op")
                 .execute(self.conn()?)
                 .await
                 .map(|_| ())
                 .map_err(db_err),
-            (other, _) => other.map(|_| ()),
+            (true, Err(_)) => sqlx::query("ROLLBACK TO op; RELEASE op")
+                .execute(self.conn()?)
+                .await
+                .map(|_| ())
+                .map_err(db_err),
         };
         self.savepoint = false;
         let mut guard = self

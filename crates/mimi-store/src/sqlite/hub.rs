@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use sqlx::sqlite::{SqliteConnection, SqliteRow};
 
-use super::{db_err, exact, follower, get, time, unsigned};
+use super::{db_err, exact, follower, get, streams, time, unsigned};
 use crate::error::{Result, StoreError};
 use crate::model::{HubEvent, HubRoomSnapshot, HubSubmission};
 
@@ -143,6 +143,116 @@ pub(super) async fn commit_hub_event(
     recipients.sort();
     recipients.dedup();
     Ok(recipients)
+}
+
+/// An application message's event with its submission, in one round trip to the database
+/// (savepoint included), for an operation begun bare: `SAVEPOINT op`, the sequence number's
+/// compare-and-set, the event with its outbox rows, each local fanout as
+/// [`follower::record_notify`] records it, the submission (and the forgetting of old ones with
+/// `forget_before_ms`), `RELEASE op`. The local recipients, sorted, without duplicates.
+///
+/// `None` for an event this does not cover (new room state, a Welcome, the room's creation):
+/// nothing was sent. Every case that the step-by-step path ([`commit_hub_event`],
+/// [`record_submission`]) answers differently from "done" is an error here: a sequence number
+/// that is not the next (the event's kind, NOT NULL, is then NULL), a message seen before
+/// (`follower_seen`'s key), a submission accepted before (`hub_submissions`' key). So the
+/// statements either all took effect and the savepoint is released, or the call failed with
+/// the savepoint still open: the caller undoes it and takes the step-by-step path, which
+/// gives the precise answer.
+pub(super) async fn commit_message_batch(
+    c: &mut SqliteConnection,
+    e: &HubEvent,
+    s: &HubSubmission,
+    forget_before_ms: Option<u64>,
+) -> Option<Result<Vec<String>>> {
+    if e.seq == 0 || e.snapshot.is_some() || e.local.iter().any(|n| !n.welcome_refs.is_empty()) {
+        return None;
+    }
+    let (seq, submission_seq) = match (exact(e.seq, "seq"), exact(s.seq, "seq")) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(err), _) | (_, Err(err)) => return Some(Err(err)),
+    };
+    // Anonymous parameters only, bound in the order they appear: sqlx binds a numbered
+    // parameter of a later statement only if that statement uses every lower number too.
+    let mut sql = String::from(
+        "SAVEPOINT op; \
+         UPDATE hub_rooms SET seq = ?, updated_ms = ? WHERE room = ? AND seq = ?; \
+         INSERT INTO hub_events (room, seq, kind, created_ms) \
+         VALUES (?, ?, CASE WHEN changes() = 1 THEN ? END, ?)",
+    );
+    if !e.outbox.is_empty() {
+        sql.push_str(
+            "; INSERT INTO outbox (destination, room, seq, body, created_ms, attempts, \
+             next_attempt_ms) VALUES ",
+        );
+        for i in 0..e.outbox.len() {
+            sql.push_str(if i == 0 {
+                "(?, ?, ?, ?, ?, 0, ?)"
+            } else {
+                ", (?, ?, ?, ?, ?, 0, ?)"
+            });
+        }
+    }
+    for _ in &e.local {
+        sql.push_str("; INSERT INTO follower_seen (room, message_hash, hub) VALUES (?, ?, ?); ");
+        sql.push_str(streams::APPEND_TO_MEMBERS);
+    }
+    if forget_before_ms.is_some() {
+        sql.push_str("; DELETE FROM hub_submissions WHERE accepted_ms < ?");
+    }
+    sql.push_str(
+        "; INSERT INTO hub_submissions (room, message_hash, from_domain, sending_uri, seq, \
+         response, accepted_ms) VALUES (?, ?, ?, ?, ?, ?, ?); RELEASE op",
+    );
+    let now = time(e.created_ms);
+    let mut query = sqlx::query(&sql)
+        .bind(seq)
+        .bind(now)
+        .bind(&e.room)
+        .bind(seq - 1)
+        .bind(&e.room)
+        .bind(seq)
+        .bind(&e.kind)
+        .bind(now);
+    for o in &e.outbox {
+        query = query
+            .bind(&o.destination)
+            .bind(&o.room)
+            .bind(seq)
+            .bind(&o.body)
+            .bind(time(o.created_ms))
+            .bind(time(o.created_ms));
+    }
+    for n in &e.local {
+        query = query.bind(&n.room).bind(&n.message_hash[..]).bind(&n.hub);
+        query = streams::bind_append_to_members(query, &n.room, &n.kind, &n.body, n.created_ms);
+    }
+    if let Some(before) = forget_before_ms {
+        query = query.bind(time(before));
+    }
+    query = query
+        .bind(&s.room)
+        .bind(&s.message_hash[..])
+        .bind(&s.from_domain)
+        .bind(&s.sending_uri)
+        .bind(submission_seq)
+        .bind(&s.response)
+        .bind(time(s.accepted_ms));
+    let rows = match query.fetch_all(&mut *c).await {
+        Ok(rows) => rows,
+        Err(err) => return Some(Err(db_err(err))),
+    };
+    let mut recipients = match rows
+        .iter()
+        .map(|row| get(row, 0))
+        .collect::<Result<Vec<String>>>()
+    {
+        Ok(r) => r,
+        Err(err) => return Some(Err(err)),
+    };
+    recipients.sort();
+    recipients.dedup();
+    Some(Ok(recipients))
 }
 
 const ROOM_COLUMNS: &str = "room, group_info, ratchet_tree, seq, policy_preset";

@@ -352,9 +352,15 @@ impl Tx {
     }
 
     /// Commit if `result` is `Ok`, else roll back; the result (or the commit's error).
-    async fn finish<T>(mut self, result: Result<T>) -> Result<T> {
+    async fn finish<T>(self, result: Result<T>) -> Result<T> {
+        self.finish_with(result, "COMMIT").await
+    }
+
+    /// [`Tx::finish`] with `commit` as the statements that commit: `COMMIT`, or statements
+    /// ending with it, sent in the same round trip.
+    async fn finish_with<T>(mut self, result: Result<T>, commit: &'static str) -> Result<T> {
         let failure = match result {
-            Ok(value) => match sqlx::query("COMMIT").execute(self.conn()?).await {
+            Ok(value) => match sqlx::query(commit).execute(self.conn()?).await {
                 Ok(_) => {
                     // Clean: back to the pool.
                     self.conn.take();
@@ -856,14 +862,34 @@ impl Store for SqliteStore {
     ) -> Result<Vec<String>> {
         crate::validate::hub_event(event)?;
         crate::validate::submission(event, submission)?;
-        let mut tx = self.write_tx().await?;
-        let c = tx.conn()?;
         // Forgetting is a range delete over the age index: done when the horizon moved by a
         // minute or more since the last time, not for every message.
         let last = self.forgotten_before.load(Ordering::Acquire);
         let forget = (forget_before_ms >= last.saturating_add(FORGET_EVERY_MS)
             || forget_before_ms < last)
             .then_some(forget_before_ms);
+        let mut tx = self.writer.begin_bare(|| self.read_conn()).await?;
+        // An application message: all of it in one round trip (decision 0161); anything
+        // else, or a message that round trip refuses, step by step.
+        // Counted as open while the round trip runs (its first statement opens it): a future
+        // dropped midway is rolled back to it, not committed half done.
+        tx.savepoint_opened(true);
+        match hub::commit_message_batch(tx.conn()?, event, submission, forget).await {
+            Some(Ok(recipients)) => {
+                tx.savepoint_opened(false); // released by the round trip's last statement
+                let r = tx.finish(Ok(recipients)).await;
+                if r.is_ok()
+                    && let Some(f) = forget
+                {
+                    self.forgotten_before.store(f, Ordering::Release);
+                }
+                return r;
+            }
+            Some(Err(_)) => tx.undo().await?,
+            None => tx.savepoint_opened(false),
+        }
+        tx.open_savepoint().await?;
+        let c = tx.conn()?;
         let r = match hub::commit_hub_event(c, event).await {
             Ok(recipients) => hub::record_submission(c, submission, forget)
                 .await

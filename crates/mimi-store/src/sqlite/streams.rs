@@ -1,6 +1,8 @@
 //! Per-client event streams with dense cursors.
 
-use sqlx::sqlite::SqliteConnection;
+use sqlx::Sqlite;
+use sqlx::query::Query;
+use sqlx::sqlite::{SqliteArguments, SqliteConnection};
 
 use super::{count, db_err, get, time, unsigned};
 use crate::error::{Result, StoreError};
@@ -55,6 +57,44 @@ pub(super) async fn append_to(
     Ok(())
 }
 
+/// The statements of [`append_to_members`], with anonymous parameters (so that they can
+/// follow other statements in one query): bind them with [`bind_append_to_members`]. They
+/// end with a query of the members, sorted.
+//
+// The event (if the room has local members), the counter rows (each member's cursor goes up
+// by one, in commit order), one delivery per member at its new cursor, then who they were. An
+// upsert from a SELECT needs a WHERE clause (SQLite's parsing rule), which it has.
+pub(super) const APPEND_TO_MEMBERS: &str = "\
+    INSERT INTO stream_events (room, kind, body, created_ms, refs) \
+    SELECT ?, ?, ?, ?, count(*) FROM follower_members WHERE room = ? HAVING count(*) > 0; \
+    INSERT INTO client_streams (client_uri, last_cursor) \
+    SELECT client_uri, 1 FROM follower_members WHERE room = ? \
+    ON CONFLICT (client_uri) DO UPDATE SET last_cursor = client_streams.last_cursor + 1; \
+    INSERT INTO deliveries (client_uri, cursor, event) \
+    SELECT m.client_uri, s.last_cursor, (SELECT max(id) FROM stream_events) \
+    FROM follower_members m JOIN client_streams s ON s.client_uri = m.client_uri \
+    WHERE m.room = ?; \
+    SELECT client_uri FROM follower_members WHERE room = ? ORDER BY client_uri";
+
+/// Bind the parameters of [`APPEND_TO_MEMBERS`], in order.
+pub(super) fn bind_append_to_members<'q>(
+    query: Query<'q, Sqlite, SqliteArguments<'q>>,
+    room: &'q str,
+    kind: &'q str,
+    body: &'q [u8],
+    created_ms: u64,
+) -> Query<'q, Sqlite, SqliteArguments<'q>> {
+    query
+        .bind(room)
+        .bind(kind)
+        .bind(body)
+        .bind(time(created_ms))
+        .bind(room)
+        .bind(room)
+        .bind(room)
+        .bind(room)
+}
+
 /// Append an event to the stream of every local member of `room` (inside the caller's
 /// transaction): the event stored once, each member's delivery referring to it; the members,
 /// sorted.
@@ -65,32 +105,13 @@ pub(super) async fn append_to_members(
     body: &[u8],
     created_ms: u64,
 ) -> Result<Vec<String>> {
-    // The event (if the room has local members), the counter rows (each member's cursor goes
-    // up by one, in commit order), one delivery per member at its new cursor, then who they
-    // were. An upsert from a SELECT needs a WHERE clause (SQLite's parsing rule), which it has.
-    sqlx::query(
-        "INSERT INTO stream_events (room, kind, body, created_ms, refs) \
-         SELECT ?1, ?2, ?3, ?4, count(*) FROM follower_members WHERE room = ?1 \
-         HAVING count(*) > 0; \
-         INSERT INTO client_streams (client_uri, last_cursor) \
-         SELECT client_uri, 1 FROM follower_members WHERE room = ?1 \
-         ON CONFLICT (client_uri) DO UPDATE SET last_cursor = client_streams.last_cursor + 1; \
-         INSERT INTO deliveries (client_uri, cursor, event) \
-         SELECT m.client_uri, s.last_cursor, (SELECT max(id) FROM stream_events) \
-         FROM follower_members m JOIN client_streams s ON s.client_uri = m.client_uri \
-         WHERE m.room = ?1; \
-         SELECT client_uri FROM follower_members WHERE room = ?1 ORDER BY client_uri",
-    )
-    .bind(room)
-    .bind(kind)
-    .bind(body)
-    .bind(time(created_ms))
-    .fetch_all(&mut *c)
-    .await
-    .map_err(db_err)?
-    .iter()
-    .map(|row| get(row, 0))
-    .collect()
+    bind_append_to_members(sqlx::query(APPEND_TO_MEMBERS), room, kind, body, created_ms)
+        .fetch_all(&mut *c)
+        .await
+        .map_err(db_err)?
+        .iter()
+        .map(|row| get(row, 0))
+        .collect()
 }
 
 pub(super) async fn events_after(

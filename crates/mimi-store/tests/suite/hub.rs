@@ -250,3 +250,47 @@ pub async fn submissions_remembered_with_their_event<S: Store>(make: &impl Async
     assert_eq!(s.hub_submission(&r, &[1; 32]).await.unwrap(), None);
     assert!(s.hub_submission(&r, &[2; 32]).await.unwrap().is_some());
 }
+
+/// A message's event with its submission, as the hub commits each accepted message: its
+/// local fanout reaches the room's local members, and a local fanout seen before is counted
+/// as a duplicate and delivered to nobody, the event and submission stored all the same.
+pub async fn messages_with_local_fanout<S: Store>(make: &impl AsyncFn() -> S) {
+    let s = make().await;
+    let r = room("clubhouse");
+    let alice = client_uri("alice", 1);
+    members(&s, &r, &[&alice]).await;
+    s.commit_hub_event(&event(&r, 0, &[], &[])).await.unwrap();
+    let submission = |seq: u64, hash: u8| mimi_store::HubSubmission {
+        room: r.clone(),
+        message_hash: [hash; 32],
+        from_domain: "a.example".into(),
+        sending_uri: "mimi://a.example/u/alice".into(),
+        seq,
+        response: b"accepted".to_vec(),
+        accepted_ms: 50_000,
+    };
+    let recipients = s
+        .commit_hub_submission(&event(&r, 1, &[B, C], &[&alice]), &submission(1, 1), 0)
+        .await
+        .unwrap();
+    assert_eq!(recipients, vec![alice.clone()]);
+    assert_eq!(s.events_after(&alice, 0, 10).await.unwrap().len(), 1);
+    assert_eq!(s.outbox_backlog().await.unwrap().len(), 2);
+
+    // The same local fanout message again (its hash is the one `event` derives from the
+    // sequence number): a duplicate for the local streams, not for the room.
+    let mut again = event(&r, 2, &[B], &[&alice]);
+    again.local[0].message_hash = event(&r, 1, &[], &[&alice]).local[0].message_hash;
+    let recipients = s
+        .commit_hub_submission(&again, &submission(2, 2), 0)
+        .await
+        .unwrap();
+    assert!(recipients.is_empty(), "{recipients:?}");
+    assert_eq!(s.events_after(&alice, 0, 10).await.unwrap().len(), 1);
+    assert_eq!(
+        s.notify_duplicates().await.unwrap(),
+        vec![("a.example".to_string(), 1)]
+    );
+    assert_eq!(s.hub_room(&r).await.unwrap().unwrap().seq, 2);
+    assert!(s.hub_submission(&r, &[2; 32]).await.unwrap().is_some());
+}

@@ -36,6 +36,7 @@ macro_rules! every_test {
             hub::invalid_events_rejected,
             hub::concurrent_commits_one_wins,
             hub::submissions_remembered_with_their_event,
+            hub::messages_with_local_fanout,
             follower::notify_dedupe,
             follower::notify_batch,
             follower::follower_membership,

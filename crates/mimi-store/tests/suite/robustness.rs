@@ -31,10 +31,29 @@ pub async fn cancelled_writes_leave_no_trace<S: Store>(make: &impl AsyncFn() -> 
     s.commit_hub_event(&event(&r, 0, &[], &[])).await.unwrap();
     let mut seq = 0;
     let mut cancelled = 0;
+    let mut submissions = Vec::new();
     for i in 0..300u32 {
         let e = event(&r, seq + 1, &["b.example", "c.example"], &[&alice]);
+        // Every other write is a message with its submission (one round trip on SQLite).
+        let mut hash = [0u8; 32];
+        hash[..4].copy_from_slice(&i.to_be_bytes());
+        let submission = mimi_store::HubSubmission {
+            room: r.clone(),
+            message_hash: hash,
+            from_domain: "b.example".into(),
+            sending_uri: "mimi://b.example/u/bob".into(),
+            seq: seq + 1,
+            response: b"accepted".to_vec(),
+            accepted_ms: 1_000,
+        };
         // From 0 to 99 polls: some writes never start, some stop at every stage, some finish.
-        if !poll_then_drop(s.commit_hub_event(&e), (i * 7) % 100).await {
+        let polls = (i * 7) % 100;
+        let finished = if i % 2 == 0 {
+            poll_then_drop(s.commit_hub_event(&e), polls).await
+        } else {
+            poll_then_drop(s.commit_hub_submission(&e, &submission, 0), polls).await
+        };
+        if !finished {
             cancelled += 1;
         }
         let stored = s.hub_room(&r).await.unwrap().unwrap().seq;
@@ -42,6 +61,9 @@ pub async fn cancelled_writes_leave_no_trace<S: Store>(make: &impl AsyncFn() -> 
             stored == seq || stored == seq + 1,
             "sequence jumped from {seq} to {stored}"
         );
+        if i % 2 == 1 {
+            submissions.push(hash);
+        }
         seq = stored;
     }
     // Finish with a write that is not cancelled.
@@ -57,6 +79,25 @@ pub async fn cancelled_writes_leave_no_trace<S: Store>(make: &impl AsyncFn() -> 
         backlog.iter().all(|b| b.rows == seq),
         "{backlog:?} vs {seq} events ({cancelled} cancelled)"
     );
+    // A remembered submission came with its event: no two share a sequence number (only one
+    // event per number is stored). (A write whose future was dropped may still finish later
+    // on PostgreSQL, so this is checked at the end, not after each write.)
+    let mut remembered = Vec::new();
+    for hash in &submissions {
+        if let Some(sub) = s.hub_submission(&r, hash).await.unwrap() {
+            assert!(sub.seq >= 1 && sub.seq <= seq, "{sub:?} beyond {seq}");
+            remembered.push(sub.seq);
+        }
+    }
+    let all = remembered.len();
+    remembered.sort_unstable();
+    remembered.dedup();
+    assert_eq!(
+        remembered.len(),
+        all,
+        "two submissions for one sequence number"
+    );
+    assert!(all > 0, "no submission was ever stored");
     let events = s.events_after(&alice, 0, 10_000).await.unwrap();
     assert_eq!(events.len() as u64, seq);
     for (i, e) in events.iter().enumerate() {

@@ -273,7 +273,12 @@ fn spawn(
         .arg("--config")
         .arg(config)
         .args(extra)
-        .env("RUST_LOG", "warn")
+        // Each provider's log (`<label>.log` in the data directory) at `warn`, or at the
+        // filter in `MIMI_BENCH_LOG` to look into a run (e.g. `sqlx::query=debug`).
+        .env(
+            "RUST_LOG",
+            std::env::var("MIMI_BENCH_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log)
