@@ -8,12 +8,11 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, criterion_group, criterion_main};
 use mimi_client::MimiClient;
 use mimi_credential::{ClientCa, TrustStore};
-use mimi_room::hub::{HubContext, HubIdentity, HubLimits, HubRoom};
+use mimi_room::hub::{HubContext, HubIdentity, HubLimits, HubRoom, HubSigner};
 use mimi_room::policy::{PolicyState, Preset};
 use mimi_types::id::{ClientUri, GroupUri, ProviderDomain, RoomUri, UserUri};
 use mimi_types::wire::{UpdateOutcome, UpdateRequest};
 use openmls::prelude::BasicCredential;
-use openmls_basic_credential::SignatureKeyPair;
 
 const NOW_MS: u64 = 1_795_420_800_000;
 
@@ -49,8 +48,7 @@ fn setup(members: usize) -> Setup {
     trust.add(&b, ca_b.cert_der()).expect("trust");
     let hub = HubIdentity {
         domain: a,
-        signer: SignatureKeyPair::new(mimi_room::profile::CIPHERSUITE.signature_algorithm())
-            .expect("key"),
+        signer: HubSigner::from_private(&[9; 32]).expect("hub signer"),
         credential: BasicCredential::new(b"a.example".to_vec()).into(),
         franking_key: [7; 32],
     };

@@ -1,9 +1,8 @@
 //! The provider's keys and certificates, loaded from the files the configuration names.
 
 use mimi_credential::ClientCa;
-use mimi_room::hub::HubIdentity;
+use mimi_room::hub::{HubIdentity, HubSigner};
 use openmls::prelude::BasicCredential;
-use openmls_basic_credential::SignatureKeyPair;
 
 use crate::config::Config;
 use crate::error::ServerError;
@@ -51,11 +50,13 @@ impl ProviderKeys {
                 "hub key: expected Ed25519 private and public key lines".into(),
             ));
         }
-        let signer = SignatureKeyPair::from_raw(
-            mimi_room::profile::CIPHERSUITE.signature_algorithm(),
-            private,
-            public,
-        );
+        let signer = HubSigner::from_private(&private)
+            .map_err(|e| ServerError::Config(format!("hub key: {e}")))?;
+        if signer.public() != public.as_slice() {
+            return Err(ServerError::Config(
+                "hub key: the public key line does not match the private key".into(),
+            ));
+        }
         let franking = hex_line(
             text(config, &keys.franking_key)?.lines().next(),
             "franking key",

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use mimi_client::{ClientEvent, MimiClient};
 use mimi_credential::{ClientCa, TrustStore};
 use mimi_room::follower::Follower;
-use mimi_room::hub::{Accepted, HubContext, HubIdentity, HubLimits, HubRoom};
+use mimi_room::hub::{Accepted, HubContext, HubIdentity, HubLimits, HubRoom, HubSigner};
 use mimi_room::key_material::KeyPackageStore;
 use mimi_room::policy::{PolicyState, Preset};
 use mimi_types::id::{ClientUri, GroupUri, MimiUri, ProviderDomain, RoomUri, UserUri};
@@ -19,7 +19,6 @@ use mimi_types::wire::{
     WireMessage,
 };
 use openmls::prelude::{BasicCredential, OpenMlsProvider};
-use openmls_basic_credential::SignatureKeyPair;
 use openmls_rust_crypto::OpenMlsRustCrypto;
 
 /// 2026-11-23 in ms since the UNIX epoch (a fixed clock).
@@ -68,11 +67,9 @@ impl World {
                 },
             );
         }
-        let signer = SignatureKeyPair::new(mimi_room::profile::CIPHERSUITE.signature_algorithm())
-            .expect("hub key");
         let hub = HubIdentity {
             domain: domain("a.example"),
-            signer,
+            signer: HubSigner::from_private(&[41; 32]).expect("hub signer"),
             credential: BasicCredential::new(b"a.example".to_vec()).into(),
             franking_key: [42; 32],
         };

@@ -26,8 +26,9 @@ use openmls::prelude::tls_codec::Serialize as _;
 use openmls::prelude::{
     Credential, ExternalSender, LeafNodeIndex, OpenMlsProvider, SignaturePublicKey,
 };
-use openmls_basic_credential::SignatureKeyPair;
 use openmls_rust_crypto::OpenMlsRustCrypto;
+use openmls_traits::signatures::{Signer, SignerError};
+use openmls_traits::types::SignatureScheme;
 
 use crate::RoomError;
 use crate::app_data::policy_state;
@@ -41,12 +42,48 @@ use mimi_types::wire::FrankingAgentData;
 pub struct HubIdentity {
     /// The hub's domain.
     pub domain: ProviderDomain,
-    /// The hub's signature key pair (signs external proposals and GroupInfo responses).
-    pub signer: SignatureKeyPair,
+    /// The hub's signature key pair (signs external proposals, GroupInfo responses and
+    /// franks).
+    pub signer: HubSigner,
     /// The hub's credential, as listed in every room's `external_senders`.
     pub credential: Credential,
     /// The hub's secret franking key (`hub_key`, protocol-06 §5.4.1).
     pub franking_key: [u8; 32],
+}
+
+/// The hub's signature key, an Ed25519 key (the profile's signature scheme) expanded once.
+/// (openmls_basic_credential's `SignatureKeyPair::sign` derives the public key again for
+/// every signature, as much work as the signature itself; the hub signs the frank of every
+/// message it accepts.)
+pub struct HubSigner {
+    expanded: ed25519_dalek::SigningKey,
+    public: [u8; 32],
+}
+
+impl HubSigner {
+    /// The signer of this 32-byte Ed25519 private key.
+    pub fn from_private(private: &[u8]) -> Result<Self, RoomError> {
+        let expanded = ed25519_dalek::SigningKey::try_from(private)
+            .map_err(|_| RoomError::Invalid("an Ed25519 private key has 32 bytes".into()))?;
+        let public = expanded.verifying_key().to_bytes();
+        Ok(Self { expanded, public })
+    }
+
+    /// The public key.
+    pub fn public(&self) -> &[u8] {
+        &self.public
+    }
+}
+
+impl Signer for HubSigner {
+    fn sign(&self, payload: &[u8]) -> Result<Vec<u8>, SignerError> {
+        use ed25519_dalek::Signer as _;
+        Ok(self.expanded.sign(payload).to_bytes().to_vec())
+    }
+
+    fn signature_scheme(&self) -> SignatureScheme {
+        SignatureScheme::ED25519
+    }
 }
 
 impl HubIdentity {
@@ -373,5 +410,31 @@ impl HubRoom {
     fn next_seq(&mut self) -> u64 {
         self.seq += 1;
         self.seq
+    }
+}
+
+#[cfg(test)]
+mod signer_tests {
+    use super::*;
+    use openmls_basic_credential::SignatureKeyPair;
+
+    /// The expanded signer signs exactly as OpenMLS's key pair of the same key does (Ed25519
+    /// is deterministic), and refuses keys of the wrong size.
+    #[test]
+    fn hub_signer_signs_as_the_key_pair() {
+        let signer = HubSigner::from_private(&[5; 32]).unwrap();
+        let pair = SignatureKeyPair::from_raw(
+            SignatureScheme::ED25519,
+            vec![5; 32],
+            signer.public().to_vec(),
+        );
+        let payload = b"FrankingIntegrityTBS";
+        assert_eq!(signer.sign(payload).unwrap(), pair.sign(payload).unwrap());
+        assert_eq!(signer.signature_scheme(), pair.signature_scheme());
+        assert_ne!(
+            signer.public(),
+            HubSigner::from_private(&[6; 32]).unwrap().public()
+        );
+        assert!(HubSigner::from_private(&[5; 31]).is_err());
     }
 }

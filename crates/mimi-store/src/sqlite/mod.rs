@@ -635,6 +635,16 @@ impl Store for SqliteStore {
     ) -> Result<Vec<Option<Vec<String>>>> {
         notifies.iter().try_for_each(crate::validate::notify)?;
         let mut tx = self.write_tx().await?;
+        // Several messages per round trip (decision 0158); Welcomes, or messages seen before,
+        // one by one.
+        match follower::record_notifies_at_once(tx.conn()?, notifies).await {
+            Some(Ok(results)) => return tx.finish(Ok(results)).await,
+            Some(Err(_)) => {
+                tx.undo().await?;
+                tx.open_savepoint().await?;
+            }
+            None => {}
+        }
         let c = tx.conn()?;
         let mut results = Vec::with_capacity(notifies.len());
         let mut failed = None;
@@ -869,7 +879,7 @@ impl Store for SqliteStore {
             || forget_before_ms < last)
             .then_some(forget_before_ms);
         let mut tx = self.writer.begin_bare(|| self.read_conn()).await?;
-        // An application message: all of it in one round trip (decision 0161); anything
+        // An application message: all of it in one round trip (decision 0158); anything
         // else, or a message that round trip refuses, step by step.
         // Counted as open while the round trip runs (its first statement opens it): a future
         // dropped midway is rolled back to it, not committed half done.

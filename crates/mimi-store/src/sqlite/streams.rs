@@ -57,27 +57,41 @@ pub(super) async fn append_to(
     Ok(())
 }
 
+// The event (if the room has local members), the counter rows (each member's cursor goes up
+// by one, in commit order), one delivery per member at its new cursor. An upsert from a
+// SELECT needs a WHERE clause (SQLite's parsing rule), which it has.
+macro_rules! append_writes {
+    () => {
+        "INSERT INTO stream_events (room, kind, body, created_ms, refs) \
+         SELECT ?, ?, ?, ?, count(*) FROM follower_members WHERE room = ? HAVING count(*) > 0; \
+         INSERT INTO client_streams (client_uri, last_cursor) \
+         SELECT client_uri, 1 FROM follower_members WHERE room = ? \
+         ON CONFLICT (client_uri) DO UPDATE SET last_cursor = client_streams.last_cursor + 1; \
+         INSERT INTO deliveries (client_uri, cursor, event) \
+         SELECT m.client_uri, s.last_cursor, (SELECT max(id) FROM stream_events) \
+         FROM follower_members m JOIN client_streams s ON s.client_uri = m.client_uri \
+         WHERE m.room = ?"
+    };
+}
+
 /// The statements of [`append_to_members`], with anonymous parameters (so that they can
 /// follow other statements in one query): bind them with [`bind_append_to_members`]. They
 /// end with a query of the members, sorted.
-//
-// The event (if the room has local members), the counter rows (each member's cursor goes up
-// by one, in commit order), one delivery per member at its new cursor, then who they were. An
-// upsert from a SELECT needs a WHERE clause (SQLite's parsing rule), which it has.
-pub(super) const APPEND_TO_MEMBERS: &str = "\
-    INSERT INTO stream_events (room, kind, body, created_ms, refs) \
-    SELECT ?, ?, ?, ?, count(*) FROM follower_members WHERE room = ? HAVING count(*) > 0; \
-    INSERT INTO client_streams (client_uri, last_cursor) \
-    SELECT client_uri, 1 FROM follower_members WHERE room = ? \
-    ON CONFLICT (client_uri) DO UPDATE SET last_cursor = client_streams.last_cursor + 1; \
-    INSERT INTO deliveries (client_uri, cursor, event) \
-    SELECT m.client_uri, s.last_cursor, (SELECT max(id) FROM stream_events) \
-    FROM follower_members m JOIN client_streams s ON s.client_uri = m.client_uri \
-    WHERE m.room = ?; \
-    SELECT client_uri FROM follower_members WHERE room = ? ORDER BY client_uri";
+pub(super) const APPEND_TO_MEMBERS: &str = concat!(
+    append_writes!(),
+    "; SELECT client_uri FROM follower_members WHERE room = ? ORDER BY client_uri"
+);
 
-/// Bind the parameters of [`APPEND_TO_MEMBERS`], in order.
-pub(super) fn bind_append_to_members<'q>(
+/// [`APPEND_TO_MEMBERS`] whose query of the members gives each row a tag first (to tell
+/// apart the members of several events in one query): bind with
+/// [`bind_append_to_members_tagged`].
+pub(super) const APPEND_TO_MEMBERS_TAGGED: &str = concat!(
+    append_writes!(),
+    "; SELECT ?, client_uri FROM follower_members WHERE room = ? ORDER BY client_uri"
+);
+
+/// Bind the parameters of the statements that write an event to the members' streams.
+fn bind_append_writes<'q>(
     query: Query<'q, Sqlite, SqliteArguments<'q>>,
     room: &'q str,
     kind: &'q str,
@@ -92,7 +106,28 @@ pub(super) fn bind_append_to_members<'q>(
         .bind(room)
         .bind(room)
         .bind(room)
-        .bind(room)
+}
+
+/// Bind the parameters of [`APPEND_TO_MEMBERS`], in order.
+pub(super) fn bind_append_to_members<'q>(
+    query: Query<'q, Sqlite, SqliteArguments<'q>>,
+    room: &'q str,
+    kind: &'q str,
+    body: &'q [u8],
+    created_ms: u64,
+) -> Query<'q, Sqlite, SqliteArguments<'q>> {
+    bind_append_writes(query, room, kind, body, created_ms).bind(room)
+}
+
+/// Bind the parameters of [`APPEND_TO_MEMBERS_TAGGED`], in order.
+pub(super) fn bind_append_to_members_tagged<'q>(
+    query: Query<'q, Sqlite, SqliteArguments<'q>>,
+    n: &'q FollowerNotify,
+    tag: i64,
+) -> Query<'q, Sqlite, SqliteArguments<'q>> {
+    bind_append_writes(query, &n.room, &n.kind, &n.body, n.created_ms)
+        .bind(tag)
+        .bind(&n.room)
 }
 
 /// Append an event to the stream of every local member of `room` (inside the caller's

@@ -107,6 +107,37 @@ pub async fn notify_batch<S: Store>(make: &impl AsyncFn() -> S) {
             .unwrap()
             .is_some()
     );
+
+    // A long batch over two rooms, one without local members: each message's own
+    // recipients, every stream dense and in order.
+    let quiet = room("quiet");
+    let long: Vec<_> = (0..40u8)
+        .map(|i| {
+            let to = if i % 3 == 0 { &quiet } else { &r };
+            notify(to, 100 + i, &format!("n{i}"), &[])
+        })
+        .collect();
+    let results = s.record_notify_batch(&long).await.unwrap();
+    assert_eq!(results.len(), 40);
+    for (i, result) in results.iter().enumerate() {
+        let expected = if i % 3 == 0 {
+            Some(vec![])
+        } else {
+            Some(vec![bob1.clone(), bob2.clone()])
+        };
+        assert_eq!(result, &expected, "message {i}");
+    }
+    for c in [&bob1, &bob2] {
+        let events = s.events_after(c, 5, 100).await.unwrap();
+        let bodies: Vec<_> = events.iter().map(|e| e.body.clone()).collect();
+        let expected: Vec<_> = (0..40)
+            .filter(|i| i % 3 != 0)
+            .map(|i| format!("n{i}").into_bytes())
+            .collect();
+        assert_eq!(bodies, expected);
+        let cursors: Vec<_> = events.iter().map(|e| e.cursor).collect();
+        assert_eq!(cursors, (6..6 + expected.len() as u64).collect::<Vec<_>>());
+    }
 }
 
 /// A Welcome goes to the clients its KeyPackages were handed to, once per route use, and makes
