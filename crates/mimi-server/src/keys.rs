@@ -74,3 +74,43 @@ impl ProviderKeys {
         Ok(ProviderKeys { hub, client_ca })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::init::{InitOptions, init};
+
+    /// The keys `mimi init` writes load; a hub key file whose public line is not the private
+    /// key's is refused (it would publish a key that verifies none of the hub's signatures).
+    #[test]
+    fn hub_key_lines_must_match() {
+        let dir = tempfile::tempdir().unwrap();
+        let config_path = init(&InitOptions {
+            domain: mimi_types::id::ProviderDomain::parse("a.example").unwrap(),
+            dir: dir.path().join("a"),
+            ca_dir: dir.path().join("ca"),
+            federation_listen: "127.0.0.1:1".parse().unwrap(),
+            client_listen: "127.0.0.1:2".parse().unwrap(),
+            admin_listen: None,
+            peers: Vec::new(),
+            database_url: None,
+            now_secs: 1_800_000_000,
+        })
+        .unwrap();
+        let config = Config::load(&config_path).unwrap();
+        let keys = ProviderKeys::load(&config).unwrap();
+        let hub_key = dir.path().join("a").join("hub.key");
+        let text = std::fs::read_to_string(&hub_key).unwrap();
+        let private = text.lines().next().unwrap();
+        assert_eq!(
+            text.lines().nth(1).unwrap(),
+            hex::encode(keys.hub.signer.public())
+        );
+        std::fs::write(&hub_key, format!("{private}\n{}\n", "ab".repeat(32))).unwrap();
+        match ProviderKeys::load(&config) {
+            Err(ServerError::Config(m)) => assert!(m.contains("does not match"), "{m}"),
+            Err(e) => panic!("{e}"),
+            Ok(_) => panic!("a mismatched hub key was loaded"),
+        }
+    }
+}
