@@ -2,11 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use sqlx::sqlite::{SqliteConnection, SqliteRow};
+use sqlx::Sqlite;
+use sqlx::query::Query;
+use sqlx::sqlite::{SqliteArguments, SqliteConnection, SqliteRow};
 
 use super::{db_err, exact, follower, get, streams, time, unsigned};
 use crate::error::{Result, StoreError};
-use crate::model::{HubEvent, HubRoomSnapshot, HubSubmission};
+use crate::model::{HubEvent, HubRoomSnapshot, HubSubmission, NewOutbox};
 
 /// The event's local recipients, sorted, without duplicates.
 pub(super) async fn commit_hub_event(
@@ -108,34 +110,16 @@ pub(super) async fn commit_hub_event(
     // The event record and its outbox rows in one round trip to the database.
     let mut sql =
         String::from("INSERT INTO hub_events (room, seq, kind, created_ms) VALUES (?, ?, ?, ?)");
-    if !e.outbox.is_empty() {
-        sql.push_str(
-            "; INSERT INTO outbox (destination, room, seq, body, created_ms, attempts, \
-             next_attempt_ms) VALUES ",
-        );
-        for i in 0..e.outbox.len() {
-            sql.push_str(if i == 0 {
-                "(?, ?, ?, ?, ?, 0, ?)"
-            } else {
-                ", (?, ?, ?, ?, ?, 0, ?)"
-            });
-        }
-    }
-    let mut query = sqlx::query(&sql)
+    push_outbox_insert(&mut sql, e.outbox.len());
+    let query = sqlx::query(&sql)
         .bind(&e.room)
         .bind(seq)
         .bind(&e.kind)
         .bind(now);
-    for o in &e.outbox {
-        query = query
-            .bind(&o.destination)
-            .bind(&o.room)
-            .bind(seq)
-            .bind(&o.body)
-            .bind(time(o.created_ms))
-            .bind(time(o.created_ms));
-    }
-    query.execute(&mut *c).await.map_err(db_err)?;
+    bind_outbox(query, &e.outbox, seq)
+        .execute(&mut *c)
+        .await
+        .map_err(db_err)?;
     let mut recipients = Vec::new();
     for n in &e.local {
         recipients.extend(follower::record_notify(c, n).await?.unwrap_or_default());
@@ -180,19 +164,7 @@ pub(super) async fn commit_message_batch(
          INSERT INTO hub_events (room, seq, kind, created_ms) \
          VALUES (?, ?, CASE WHEN changes() = 1 THEN ? END, ?)",
     );
-    if !e.outbox.is_empty() {
-        sql.push_str(
-            "; INSERT INTO outbox (destination, room, seq, body, created_ms, attempts, \
-             next_attempt_ms) VALUES ",
-        );
-        for i in 0..e.outbox.len() {
-            sql.push_str(if i == 0 {
-                "(?, ?, ?, ?, ?, 0, ?)"
-            } else {
-                ", (?, ?, ?, ?, ?, 0, ?)"
-            });
-        }
-    }
+    push_outbox_insert(&mut sql, e.outbox.len());
     for _ in &e.local {
         sql.push_str("; INSERT INTO follower_seen (room, message_hash, hub) VALUES (?, ?, ?); ");
         sql.push_str(streams::APPEND_TO_MEMBERS);
@@ -205,7 +177,7 @@ pub(super) async fn commit_message_batch(
          response, accepted_ms) VALUES (?, ?, ?, ?, ?, ?, ?); RELEASE op",
     );
     let now = time(e.created_ms);
-    let mut query = sqlx::query(&sql)
+    let query = sqlx::query(&sql)
         .bind(seq)
         .bind(now)
         .bind(&e.room)
@@ -214,15 +186,7 @@ pub(super) async fn commit_message_batch(
         .bind(seq)
         .bind(&e.kind)
         .bind(now);
-    for o in &e.outbox {
-        query = query
-            .bind(&o.destination)
-            .bind(&o.room)
-            .bind(seq)
-            .bind(&o.body)
-            .bind(time(o.created_ms))
-            .bind(time(o.created_ms));
-    }
+    let mut query = bind_outbox(query, &e.outbox, seq);
     for n in &e.local {
         query = query.bind(&n.room).bind(&n.message_hash[..]).bind(&n.hub);
         query = streams::bind_append_to_members(query, &n.room, &n.kind, &n.body, n.created_ms);
@@ -253,6 +217,43 @@ pub(super) async fn commit_message_batch(
     recipients.sort();
     recipients.dedup();
     Some(Ok(recipients))
+}
+
+/// Append the statement that queues an event's `rows` outbox rows (none for 0), to follow
+/// other statements in one query; bind it with [`bind_outbox`].
+fn push_outbox_insert(sql: &mut String, rows: usize) {
+    if rows == 0 {
+        return;
+    }
+    sql.push_str(
+        "; INSERT INTO outbox (destination, room, seq, body, created_ms, attempts, \
+         next_attempt_ms) VALUES ",
+    );
+    for i in 0..rows {
+        sql.push_str(if i == 0 {
+            "(?, ?, ?, ?, ?, 0, ?)"
+        } else {
+            ", (?, ?, ?, ?, ?, 0, ?)"
+        });
+    }
+}
+
+/// Bind the parameters of [`push_outbox_insert`]'s statement, in order.
+fn bind_outbox<'q>(
+    mut query: Query<'q, Sqlite, SqliteArguments<'q>>,
+    outbox: &'q [NewOutbox],
+    seq: i64,
+) -> Query<'q, Sqlite, SqliteArguments<'q>> {
+    for o in outbox {
+        query = query
+            .bind(&o.destination)
+            .bind(&o.room)
+            .bind(seq)
+            .bind(&o.body)
+            .bind(time(o.created_ms))
+            .bind(time(o.created_ms));
+    }
+    query
 }
 
 const ROOM_COLUMNS: &str = "room, group_info, ratchet_tree, seq, policy_preset";
