@@ -122,6 +122,19 @@ async fn reopen_without_close_keeps_committed_writes() {
     suite::durability::verify(&s).await;
 }
 
+/// The submission of [`big_event`] as an accepted message.
+fn big_submission(seq: u64) -> mimi_store::HubSubmission {
+    mimi_store::HubSubmission {
+        room: suite::room("clubhouse"),
+        message_hash: [0xCD; 32],
+        from_domain: "b.example".into(),
+        sending_uri: "mimi://b.example/u/bob".into(),
+        seq,
+        response: b"accepted".to_vec(),
+        accepted_ms: 1_000,
+    }
+}
+
 /// A hub event too big for the remaining space.
 fn big_event(seq: u64) -> mimi_store::HubEvent {
     let r = suite::room("clubhouse");
@@ -155,6 +168,17 @@ async fn full_disk_fails_cleanly() {
         let err = s.commit_hub_event(&big_event(2)).await.unwrap_err();
         assert!(matches!(err, StoreError::Full(_)), "{err:?}");
     }
+    // A message with its submission (one query, decision 0158) fails the same way, and
+    // leaves no submission behind.
+    for _ in 0..3 {
+        let err = s
+            .commit_hub_submission(&big_event(2), &big_submission(2), 0)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Full(_)), "{err:?}");
+        let r = suite::room("clubhouse");
+        assert_eq!(s.hub_submission(&r, &[0xCD; 32]).await.unwrap(), None);
+    }
     suite::durability::verify(&s).await;
     s.close().await;
 
@@ -183,6 +207,11 @@ async fn read_only_database_fails_cleanly() {
     let s = SqliteStore::open_with(&path, &read_only).await.unwrap();
     suite::durability::verify(&s).await;
     let err = s.commit_hub_event(&big_event(2)).await.unwrap_err();
+    assert!(matches!(err, StoreError::ReadOnly(_)), "{err:?}");
+    let err = s
+        .commit_hub_submission(&big_event(2), &big_submission(2), 0)
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::ReadOnly(_)), "{err:?}");
     let err = s.create_user(&suite::new_user("zed")).await.unwrap_err();
     assert!(matches!(err, StoreError::ReadOnly(_)), "{err:?}");

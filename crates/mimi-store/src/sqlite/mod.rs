@@ -438,6 +438,17 @@ async fn rolled_back(conn: &mut SqliteConnection) -> bool {
 
 // ---- error mapping ----------------------------------------------------------------------
 
+/// The error of a one-query write (decision 0158) whose undoing failed too: the query's own
+/// error when it is a failure of the database (a full disk, an I/O error, after which SQLite
+/// may have rolled the transaction back itself, so that there was nothing to undo), else
+/// the undoing's (the query only met a case the step-by-step path would have answered).
+fn batch_failure(batch: StoreError, undo: StoreError) -> StoreError {
+    match batch {
+        StoreError::Conflict(_) | StoreError::Invalid(_) | StoreError::NotFound(_) => undo,
+        other => other,
+    }
+}
+
 const SQLITE_BUSY: i32 = 5;
 const SQLITE_LOCKED: i32 = 6;
 const SQLITE_READONLY: i32 = 8;
@@ -639,8 +650,10 @@ impl Store for SqliteStore {
         // one by one.
         match follower::record_notifies_at_once(tx.conn()?, notifies).await {
             Some(Ok(results)) => return tx.finish(Ok(results)).await,
-            Some(Err(_)) => {
-                tx.undo().await?;
+            Some(Err(batch)) => {
+                if let Err(undo) = tx.undo().await {
+                    return Err(batch_failure(batch, undo));
+                }
                 tx.open_savepoint().await?;
             }
             None => {}
@@ -895,7 +908,11 @@ impl Store for SqliteStore {
                 }
                 return r;
             }
-            Some(Err(_)) => tx.undo().await?,
+            Some(Err(batch)) => {
+                if let Err(undo) = tx.undo().await {
+                    return Err(batch_failure(batch, undo));
+                }
+            }
             None => tx.savepoint_opened(false),
         }
         tx.open_savepoint().await?;
