@@ -126,24 +126,7 @@ impl Writer {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<sqlx::pool::PoolConnection<sqlx::Sqlite>>>,
     {
-        let mut guard = self.lock().await;
-        if guard.tx.is_none() {
-            guard.tx = Some(Tx::begin(conn().await?, "BEGIN IMMEDIATE; SAVEPOINT op").await?);
-            return Ok(WriteOp {
-                writer: self.clone(),
-                guard: Some(guard),
-                savepoint: true,
-                deferred_to: None,
-            });
-        }
-        let mut op = WriteOp {
-            writer: self.clone(),
-            guard: Some(guard),
-            savepoint: false,
-            deferred_to: None,
-        };
-        op.open_savepoint().await?;
-        Ok(op)
+        self.start(conn, true).await
     }
 
     /// Start a write operation without its savepoint: the caller opens it (`SAVEPOINT op`)
@@ -154,16 +137,35 @@ impl Writer {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<sqlx::pool::PoolConnection<sqlx::Sqlite>>>,
     {
+        self.start(conn, false).await
+    }
+
+    async fn start<F, Fut>(&self, conn: F, with_savepoint: bool) -> Result<WriteOp>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<sqlx::pool::PoolConnection<sqlx::Sqlite>>>,
+    {
         let mut guard = self.lock().await;
+        let mut savepoint = false;
         if guard.tx.is_none() {
-            guard.tx = Some(Tx::begin(conn().await?, "BEGIN IMMEDIATE").await?);
+            let begin = if with_savepoint {
+                "BEGIN IMMEDIATE; SAVEPOINT op"
+            } else {
+                "BEGIN IMMEDIATE"
+            };
+            guard.tx = Some(Tx::begin(conn().await?, begin).await?);
+            savepoint = with_savepoint;
         }
-        Ok(WriteOp {
+        let mut op = WriteOp {
             writer: self.clone(),
             guard: Some(guard),
-            savepoint: false,
+            savepoint,
             deferred_to: None,
-        })
+        };
+        if with_savepoint && !savepoint {
+            op.open_savepoint().await?;
+        }
+        Ok(op)
     }
 
     /// The lock with no group open: for work outside the group commit (migrations).
