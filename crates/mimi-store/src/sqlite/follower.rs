@@ -65,9 +65,13 @@ pub(super) async fn record_notify(
 /// Most fanout messages written by one query of [`record_notifies_at_once`].
 const NOTIFIES_PER_QUERY: usize = 8;
 
-/// Fanout messages recorded as [`record_notify`] records each, several per round trip to
-/// the database (inside the caller's savepoint). `None` if one is a Welcome (nothing was
-/// sent).
+/// Whether [`record_notifies_at_once`] covers these messages: none is a Welcome.
+pub(super) fn fit_one_query(notifies: &[FollowerNotify]) -> bool {
+    notifies.iter().all(|n| n.welcome_refs.is_empty())
+}
+
+/// Fanout messages that [`fit_one_query`], recorded as [`record_notify`] records each,
+/// several per round trip to the database (inside the caller's savepoint).
 ///
 /// A query's text depends on how many messages it writes, and each text's prepared
 /// statements stay cached on every pooled connection that ran it (memory: with up to 16
@@ -79,10 +83,7 @@ const NOTIFIES_PER_QUERY: usize = 8;
 pub(super) async fn record_notifies_at_once(
     c: &mut SqliteConnection,
     notifies: &[FollowerNotify],
-) -> Option<Result<Vec<Option<Vec<String>>>>> {
-    if notifies.iter().any(|n| !n.welcome_refs.is_empty()) {
-        return None;
-    }
+) -> Result<Vec<Option<Vec<String>>>> {
     let mut results = vec![Vec::new(); notifies.len()];
     let mut first = 0;
     while first < notifies.len() {
@@ -104,28 +105,18 @@ pub(super) async fn record_notifies_at_once(
             // `first + i` < notifies.len(), a slice length: it fits.
             query = streams::bind_append_to_members_tagged(query, n, (first + i) as i64);
         }
-        let rows = match query.fetch_all(&mut *c).await {
-            Ok(rows) => rows,
-            Err(e) => return Some(Err(db_err(e))),
-        };
-        for row in &rows {
-            let tagged = get::<i64>(row, 0).and_then(|tag| Ok((tag, get::<String>(row, 1)?)));
-            match tagged {
-                Ok((tag, client)) => match usize::try_from(tag)
-                    .ok()
-                    .and_then(|t| results.get_mut(t))
-                {
-                    Some(to) => to.push(client),
-                    None => {
-                        return Some(Err(StoreError::Corrupt(format!("member row tagged {tag}"))));
-                    }
-                },
-                Err(e) => return Some(Err(e)),
-            }
+        for row in &query.fetch_all(&mut *c).await.map_err(db_err)? {
+            let tag: i64 = get(row, 0)?;
+            let client: String = get(row, 1)?;
+            usize::try_from(tag)
+                .ok()
+                .and_then(|t| results.get_mut(t))
+                .ok_or_else(|| StoreError::Corrupt(format!("member row tagged {tag}")))?
+                .push(client);
         }
         first += size;
     }
-    Some(Ok(results.into_iter().map(Some).collect()))
+    Ok(results.into_iter().map(Some).collect())
 }
 
 pub(super) async fn user_room_count(c: &mut SqliteConnection, user_uri: &str) -> Result<usize> {

@@ -131,7 +131,7 @@ impl Writer {
 
     /// Start a write operation without its savepoint: the caller opens it (`SAVEPOINT op`)
     /// as the first statement of its own round trip and says so with
-    /// [`WriteOp::savepoint_opened`], or calls [`WriteOp::open_savepoint`].
+    /// [`WriteOp::savepoint_opened`].
     pub(super) async fn begin_bare<F, Fut>(&self, conn: F) -> Result<WriteOp>
     where
         F: FnOnce() -> Fut,
@@ -199,43 +199,41 @@ impl WriteOp {
             .conn()
     }
 
-    /// Open this operation's savepoint (after [`Writer::begin_bare`]). If that fails, the
-    /// group's transaction is in an unknown state: the group ends with the error.
-    pub(super) async fn open_savepoint(&mut self) -> Result<()> {
-        let started = sqlx::query("SAVEPOINT op").execute(self.conn()?).await;
-        match started {
+    /// Open this operation's savepoint. If that fails, the group's transaction is in an
+    /// unknown state: the group ends with the error.
+    async fn open_savepoint(&mut self) -> Result<()> {
+        match sqlx::query("SAVEPOINT op").execute(self.conn()?).await {
+            Ok(_) => {
+                self.savepoint = true;
+                Ok(())
+            }
+            Err(e) => Err(self.end_group(db_err(e)).await),
+        }
+    }
+
+    /// Undo this operation's statements so far, its savepoint staying open, for a caller that
+    /// goes on another way after its round trip failed. If that fails, the group's
+    /// transaction is in an unknown state: the group ends with the error.
+    pub(super) async fn rewind(&mut self) -> Result<()> {
+        match sqlx::query("ROLLBACK TO op").execute(self.conn()?).await {
             Ok(_) => {
                 self.savepoint = true;
                 Ok(())
             }
             Err(e) => {
-                let e = db_err(e);
-                if let Some(mut guard) = self.guard.take() {
-                    let _ = guard.finish(Some(e.clone())).await;
-                }
-                Err(e)
+                self.savepoint = false;
+                Err(self.end_group(db_err(e)).await)
             }
         }
     }
 
-    /// Undo this operation's statements and close its savepoint, for a caller that goes on
-    /// another way after its round trip failed. If that fails, the group's transaction is in
-    /// an unknown state: the group ends with the error.
-    pub(super) async fn undo(&mut self) -> Result<()> {
-        let undone = sqlx::query("ROLLBACK TO op; RELEASE op")
-            .execute(self.conn()?)
-            .await;
-        self.savepoint = false;
-        match undone {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let e = db_err(e);
-                if let Some(mut guard) = self.guard.take() {
-                    let _ = guard.finish(Some(e.clone())).await;
-                }
-                Err(e)
-            }
+    /// End the group, rolled back, with `e` (the transaction is in an unknown state; no
+    /// operation of the group was acknowledged yet): `e`, for the caller to return.
+    async fn end_group(&mut self, e: StoreError) -> StoreError {
+        if let Some(mut guard) = self.guard.take() {
+            let _ = guard.finish(Some(e.clone())).await;
         }
+        e
     }
 
     /// Record that the caller's own statements opened (`true`) or released (`false`) this

@@ -129,33 +129,46 @@ pub(super) async fn commit_hub_event(
     Ok(recipients)
 }
 
+/// An event with its submission, step by step: [`commit_hub_event`], then
+/// [`record_submission`].
+pub(super) async fn commit_with_submission(
+    c: &mut SqliteConnection,
+    e: &HubEvent,
+    s: &HubSubmission,
+    forget_before_ms: Option<u64>,
+) -> Result<Vec<String>> {
+    let recipients = commit_hub_event(c, e).await?;
+    record_submission(c, s, forget_before_ms).await?;
+    Ok(recipients)
+}
+
+/// Whether [`commit_message_at_once`] covers this event: an application message (no new
+/// room state, no Welcome, not the room's creation).
+pub(super) fn fits_one_query(e: &HubEvent) -> bool {
+    e.seq > 0 && e.snapshot.is_none() && e.local.iter().all(|n| n.welcome_refs.is_empty())
+}
+
 /// An application message's event with its submission, in one round trip to the database
 /// (savepoint included), for an operation begun bare: `SAVEPOINT op`, the sequence number's
 /// compare-and-set, the event with its outbox rows, each local fanout as
 /// [`follower::record_notify`] records it, the submission (and the forgetting of old ones with
 /// `forget_before_ms`), `RELEASE op`. The local recipients, sorted, without duplicates.
 ///
-/// `None` for an event this does not cover (new room state, a Welcome, the room's creation):
-/// nothing was sent. Every case that the step-by-step path ([`commit_hub_event`],
+/// For an event that [`fits_one_query`]. Every case that the step-by-step path ([`commit_hub_event`],
 /// [`record_submission`]) answers differently from "done" is an error here: a sequence number
 /// that is not the next (the event's kind, NOT NULL, is then NULL), a message seen before
 /// (`follower_seen`'s key), a submission accepted before (`hub_submissions`' key). So the
 /// statements either all took effect and the savepoint is released, or the call failed with
 /// the savepoint still open: the caller undoes it and takes the step-by-step path, which
 /// gives the precise answer.
-pub(super) async fn commit_message_batch(
+pub(super) async fn commit_message_at_once(
     c: &mut SqliteConnection,
     e: &HubEvent,
     s: &HubSubmission,
     forget_before_ms: Option<u64>,
-) -> Option<Result<Vec<String>>> {
-    if e.seq == 0 || e.snapshot.is_some() || e.local.iter().any(|n| !n.welcome_refs.is_empty()) {
-        return None;
-    }
-    let (seq, submission_seq) = match (exact(e.seq, "seq"), exact(s.seq, "seq")) {
-        (Ok(a), Ok(b)) => (a, b),
-        (Err(err), _) | (_, Err(err)) => return Some(Err(err)),
-    };
+) -> Result<Vec<String>> {
+    let seq = exact(e.seq, "seq")?;
+    let submission_seq = exact(s.seq, "seq")?;
     // Anonymous parameters only, bound in the order they appear: sqlx binds a numbered
     // parameter of a later statement only if that statement uses every lower number too.
     let mut sql = String::from(
@@ -202,21 +215,16 @@ pub(super) async fn commit_message_batch(
         .bind(submission_seq)
         .bind(&s.response)
         .bind(time(s.accepted_ms));
-    let rows = match query.fetch_all(&mut *c).await {
-        Ok(rows) => rows,
-        Err(err) => return Some(Err(db_err(err))),
-    };
-    let mut recipients = match rows
+    let mut recipients = query
+        .fetch_all(&mut *c)
+        .await
+        .map_err(db_err)?
         .iter()
         .map(|row| get(row, 0))
-        .collect::<Result<Vec<String>>>()
-    {
-        Ok(r) => r,
-        Err(err) => return Some(Err(err)),
-    };
+        .collect::<Result<Vec<String>>>()?;
     recipients.sort();
     recipients.dedup();
-    Some(Ok(recipients))
+    Ok(recipients)
 }
 
 /// Append the statement that queues an event's `rows` outbox rows (none for 0), to follow

@@ -648,15 +648,15 @@ impl Store for SqliteStore {
         let mut tx = self.write_tx().await?;
         // Several messages per round trip (decision 0158); Welcomes, or messages seen before,
         // one by one.
-        match follower::record_notifies_at_once(tx.conn()?, notifies).await {
-            Some(Ok(results)) => return tx.finish(Ok(results)).await,
-            Some(Err(batch)) => {
-                if let Err(undo) = tx.undo().await {
-                    return Err(batch_failure(batch, undo));
+        if follower::fit_one_query(notifies) {
+            match follower::record_notifies_at_once(tx.conn()?, notifies).await {
+                Ok(results) => return tx.finish(Ok(results)).await,
+                Err(batch) => {
+                    if let Err(undo) = tx.rewind().await {
+                        return Err(batch_failure(batch, undo));
+                    }
                 }
-                tx.open_savepoint().await?;
             }
-            None => {}
         }
         let c = tx.conn()?;
         let mut results = Vec::with_capacity(notifies.len());
@@ -891,39 +891,32 @@ impl Store for SqliteStore {
         let forget = (forget_before_ms >= last.saturating_add(FORGET_EVERY_MS)
             || forget_before_ms < last)
             .then_some(forget_before_ms);
-        let mut tx = self.writer.begin_bare(|| self.read_conn()).await?;
-        // An application message: all of it in one round trip (decision 0158); anything
-        // else, or a message that round trip refuses, step by step.
-        // Counted as open while the round trip runs (its first statement opens it): a future
-        // dropped midway is rolled back to it, not committed half done.
-        tx.savepoint_opened(true);
-        match hub::commit_message_batch(tx.conn()?, event, submission, forget).await {
-            Some(Ok(recipients)) => {
-                tx.savepoint_opened(false); // released by the round trip's last statement
-                let r = tx.finish(Ok(recipients)).await;
-                if r.is_ok()
-                    && let Some(f) = forget
-                {
-                    self.forgotten_before.store(f, Ordering::Release);
+        let r = if hub::fits_one_query(event) {
+            // An application message: all of it in one round trip (decision 0158), step by
+            // step if that round trip refuses it.
+            let mut tx = self.writer.begin_bare(|| self.read_conn()).await?;
+            // Counted as open while the round trip runs (its first statement opens it): a
+            // future dropped midway is rolled back to it, not committed half done.
+            tx.savepoint_opened(true);
+            match hub::commit_message_at_once(tx.conn()?, event, submission, forget).await {
+                Ok(recipients) => {
+                    tx.savepoint_opened(false); // released by the round trip's last statement
+                    tx.finish(Ok(recipients)).await
                 }
-                return r;
-            }
-            Some(Err(batch)) => {
-                if let Err(undo) = tx.undo().await {
-                    return Err(batch_failure(batch, undo));
+                Err(batch) => {
+                    if let Err(undo) = tx.rewind().await {
+                        return Err(batch_failure(batch, undo));
+                    }
+                    let r =
+                        hub::commit_with_submission(tx.conn()?, event, submission, forget).await;
+                    tx.finish(r).await
                 }
             }
-            None => tx.savepoint_opened(false),
-        }
-        tx.open_savepoint().await?;
-        let c = tx.conn()?;
-        let r = match hub::commit_hub_event(c, event).await {
-            Ok(recipients) => hub::record_submission(c, submission, forget)
-                .await
-                .map(|()| recipients),
-            Err(e) => Err(e),
+        } else {
+            let mut tx = self.write_tx().await?;
+            let r = hub::commit_with_submission(tx.conn()?, event, submission, forget).await;
+            tx.finish(r).await
         };
-        let r = tx.finish(r).await;
         if r.is_ok()
             && let Some(f) = forget
         {
